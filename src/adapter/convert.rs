@@ -1,0 +1,76 @@
+//! `worker` ⇄ `http` conversions.
+
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode};
+use worker::{Request, Response, ResponseBuilder};
+
+use crate::web::{self, Body};
+
+/// Largest request body read into memory (form posts to `/.sts` are a few KiB).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Converts an incoming request; a request that cannot be represented gets its error response.
+pub(crate) async fn request_from_worker(
+    mut req: Request,
+) -> Result<http::Request<Vec<u8>>, http::Response<Body>> {
+    let bad = |what: &str| web::json_error(StatusCode::BAD_REQUEST, "invalid_request", what);
+    let method = Method::from_bytes(req.method().as_ref().as_bytes())
+        .map_err(|_| bad("unparsable method"))?;
+    let url = req.url().map_err(|_| bad("unparsable URL"))?;
+    let target = match url.query() {
+        Some(q) => format!("{}?{}", url.path(), q),
+        None => url.path().to_owned(),
+    };
+    let mut headers = HeaderMap::new();
+    for (name, value) in req.headers().entries() {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(n, v);
+        }
+    }
+    let body = if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        Vec::new()
+    } else {
+        let declared = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY) {
+            return Err(web::json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "request body too large",
+            ));
+        }
+        let bytes = req.bytes().await.map_err(|_| bad("unreadable body"))?;
+        if bytes.len() > MAX_BODY {
+            return Err(web::json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "request body too large",
+            ));
+        }
+        bytes
+    };
+    let mut builder = http::Request::builder().method(method).uri(target.as_str());
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    builder
+        .body(body)
+        .map_err(|_| bad("unparsable request target"))
+}
+
+/// Converts an outgoing response.
+pub(crate) fn response_to_worker(res: http::Response<Body>) -> worker::Result<Response> {
+    let (parts, body) = res.into_parts();
+    let builder = ResponseBuilder::new()
+        .with_status(parts.status.as_u16())
+        .with_headers(worker::Headers::from(&parts.headers));
+    Ok(match body {
+        Body::Empty => builder.empty(),
+        Body::Full(bytes) => builder.fixed(bytes),
+    })
+}

@@ -1,0 +1,79 @@
+//! The Workers adapter: the only wasm-only code. It converts `worker` types to and from
+//! `http` types, reads the environment once per isolate, and implements the core's
+//! platform traits with Workers APIs. No protocol logic lives here.
+
+mod convert;
+mod settings;
+mod webcrypto;
+
+use std::cell::OnceCell;
+use std::sync::OnceLock;
+
+use worker::{event, Context, Env, Request, Response};
+
+use crate::config::Config;
+use crate::platform::{Clock, SystemRandom};
+use crate::router::App;
+use webcrypto::WebCryptoSigner;
+
+/// Configuration, parsed once per isolate.
+static CONFIG: OnceLock<Config> = OnceLock::new();
+
+thread_local! {
+    /// The application (which holds JS handles, so it stays on this isolate's one thread).
+    static APP: OnceCell<&'static App<'static, WebCryptoSigner>> = const { OnceCell::new() };
+}
+
+/// `Date.now()`.
+struct WorkersClock;
+
+impl Clock for WorkersClock {
+    fn now_millis(&self) -> u64 {
+        worker::Date::now().as_millis()
+    }
+}
+
+fn config(env: &Env) -> &'static Config {
+    CONFIG.get_or_init(|| {
+        let config = Config::from_settings(&settings::EnvSettings(env));
+        for error in config.errors() {
+            log(&serde_json::json!({ "level": "error", "msg": "configuration error", "error": error.to_string() }));
+        }
+        config
+    })
+}
+
+fn app(env: &Env) -> &'static App<'static, WebCryptoSigner> {
+    APP.with(|cell| {
+        *cell.get_or_init(|| {
+            let app = App::new(config(env), WebCryptoSigner::new);
+            // Lives as long as the isolate: leaked once, on purpose.
+            Box::leak(Box::new(app))
+        })
+    })
+}
+
+/// One structured log line (Workers Logs indexes JSON lines).
+pub(crate) fn log(line: &serde_json::Value) {
+    worker::console_log!("{line}");
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = worker::Date::now().as_millis();
+    let app = app(&env);
+    let (method, path) = (req.method().to_string(), req.path());
+    let res = match convert::request_from_worker(req).await {
+        Ok(req) => app.handle(&req, &WorkersClock, &SystemRandom).await,
+        Err(res) => res,
+    };
+    log(&serde_json::json!({
+        "level": "info",
+        "msg": "request",
+        "method": method,
+        "path": path,
+        "status": res.status().as_u16(),
+        "ms": worker::Date::now().as_millis().saturating_sub(started),
+    }));
+    convert::response_to_worker(res)
+}

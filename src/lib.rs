@@ -1,0 +1,30 @@
+//! oidc-sts-proxy: an identity gateway for object data on Cloudflare Workers.
+//!
+//! The crate is a sans-IO core, compiled and tested natively, plus a thin Workers
+//! adapter ([`adapter`], wasm32 only) that converts types, reads the environment and
+//! implements the I/O traits with Workers APIs.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`router`] | the request path: routes, methods, CORS, `HEAD` |
+//! | [`oidc`] | the OpenID provider: keys, discovery, JWKS, minting upstream JWTs |
+//! | [`config`] | settings read once per isolate, typed errors |
+//! | [`identity`] | checked issuer, audience and subject strings |
+//! | [`secret`] | redacting containers for secrets |
+//! | [`platform`] | clock and randomness, passed in |
+//! | [`web`] | shared HTTP plumbing |
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod identity;
+pub mod oidc;
+pub mod platform;
+pub mod router;
+pub mod secret;
+pub mod service;
+pub mod testing;
+pub mod web;
+
+#[cfg(target_arch = "wasm32")]
+pub mod adapter;

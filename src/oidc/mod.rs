@@ -1,0 +1,10 @@
+//! The OpenID Connect provider: its keys, discovery document, JWK Set, and the
+//! per-caller JWTs it mints for the upstream API.
+
+pub mod discovery;
+pub mod jwks;
+pub mod jwt;
+pub mod keys;
+pub mod mint;
+pub mod provider;
+pub mod signer;

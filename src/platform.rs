@@ -1,0 +1,88 @@
+//! What the core needs from the outside world, passed in rather than reached for.
+//!
+//! The core never calls `SystemTime::now()` (it panics on `wasm32-unknown-unknown`)
+//! nor an RNG of its own: the Workers adapter implements these traits with
+//! `Date.now()` and `crypto.getRandomValues`, tests pin them.
+
+/// Wall-clock time.
+pub trait Clock {
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&self) -> u64;
+
+    /// Whole seconds since the Unix epoch.
+    fn now_secs(&self) -> u64 {
+        self.now_millis() / 1000
+    }
+}
+
+/// Cryptographically secure randomness.
+pub trait Random {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The operating-system / runtime CSPRNG (`getrandom`; `crypto.getRandomValues` on Workers).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemRandom;
+
+impl Random for SystemRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        // getrandom only fails when the platform has no entropy source at all,
+        // which is a broken runtime, not bad input: there is nothing safe to fall back to.
+        if let Err(e) = getrandom::getrandom(buf) {
+            panic!("no secure randomness available: {e}"); // ok: unrecoverable platform fault
+        }
+    }
+}
+
+/// The system clock, for native tools and tests that want real time.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Clock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that says what it is told, for tests.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct FixedClock(pub std::cell::Cell<u64>);
+
+#[cfg(test)]
+impl FixedClock {
+    pub fn at_secs(secs: u64) -> Self {
+        Self(std::cell::Cell::new(secs * 1000))
+    }
+    pub fn advance_secs(&self, secs: u64) {
+        self.0.set(self.0.get() + secs * 1000);
+    }
+}
+
+#[cfg(test)]
+impl Clock for FixedClock {
+    fn now_millis(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+/// Deterministic "randomness" for tests: a counter.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct CountingRandom(pub std::cell::Cell<u8>);
+
+#[cfg(test)]
+impl Random for CountingRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        for b in buf {
+            let v = self.0.get().wrapping_add(1);
+            self.0.set(v);
+            *b = v;
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The whole request path: route by path, check the method, answer CORS preflights,
+//! derive `HEAD` from `GET`, and add the headers every response carries.
+//!
+//! Every non-S3 route lives under a dot-prefixed path (`/.well-known`, `/.oauth2`,
+//! `/.sts`, `/.test`): S3 bucket names cannot start with a dot, so they never collide.
+
+use http::{Method, Request, Response, StatusCode};
+
+use crate::config::{Config, ConfigError};
+use crate::oidc::discovery::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH};
+use crate::oidc::keys::ProviderKey;
+use crate::oidc::provider::Provider;
+use crate::oidc::signer::{RsaSigner, Signer};
+use crate::platform::{Clock, Random};
+use crate::service::{FeatureState, Features, ServiceInfo};
+use crate::testing;
+use crate::web::{self, Body, READ_METHODS};
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Service,
+    Discovery,
+    Jwks,
+    Authorize,
+    TestSign,
+    TestMint,
+    NotFound,
+}
+
+impl Route {
+    pub fn of(path: &str) -> Self {
+        match path {
+            "/" => Route::Service,
+            DISCOVERY_PATH => Route::Discovery,
+            JWKS_PATH => Route::Jwks,
+            AUTHORIZE_PATH => Route::Authorize,
+            testing::SIGN_PATH => Route::TestSign,
+            testing::MINT_PATH => Route::TestMint,
+            _ => Route::NotFound,
+        }
+    }
+
+    /// The methods a route serves; the first is what `Allow` lists first.
+    pub fn methods(self) -> &'static [Method] {
+        READ_METHODS
+    }
+}
+
+/// The provider as configured: off (no key), misconfigured, or serving.
+pub enum ProviderState<'c, S> {
+    Off,
+    Misconfigured(&'c ConfigError),
+    On(Box<Provider<'c, S>>),
+}
+
+/// The application: everything built once per isolate from the configuration.
+pub struct App<'c, S> {
+    provider: ProviderState<'c, S>,
+    /// Present only when `INSECURE_TEST_ROUTES` is honoured.
+    test_rsa_signer: Option<RsaSigner>,
+}
+
+impl<'c, S: Signer + 'static> App<'c, S> {
+    /// Builds the app. `make_signer` picks how the active key signs (WebCrypto on Workers).
+    pub fn new(config: &'c Config, make_signer: impl FnOnce(&ProviderKey) -> S) -> Self {
+        let (provider, test_rsa_signer) = match &config.provider {
+            Ok(None) => (ProviderState::Off, None),
+            Err(e) => (ProviderState::Misconfigured(e), None),
+            Ok(Some(p)) => {
+                let signer = make_signer(&p.active);
+                let test = config
+                    .insecure_test_routes
+                    .then(|| RsaSigner::new(&p.active));
+                (ProviderState::On(Box::new(Provider::new(p, signer))), test)
+            }
+        };
+        Self {
+            provider,
+            test_rsa_signer,
+        }
+    }
+
+    pub fn provider(&self) -> Option<&Provider<'c, S>> {
+        match &self.provider {
+            ProviderState::On(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn service_info(&self) -> ServiceInfo {
+        let (oidc_provider, upstream_jwt) = match &self.provider {
+            ProviderState::Off => (FeatureState::Disabled, FeatureState::Disabled),
+            ProviderState::Misconfigured(_) => {
+                (FeatureState::Misconfigured, FeatureState::Misconfigured)
+            }
+            ProviderState::On(p) => (
+                FeatureState::Enabled,
+                if p.config.upstream_audience.is_some() {
+                    FeatureState::Enabled
+                } else {
+                    FeatureState::Disabled
+                },
+            ),
+        };
+        ServiceInfo::new(Features {
+            oidc_provider,
+            upstream_jwt,
+        })
+    }
+
+    /// Answers one request.
+    pub async fn handle(
+        &self,
+        req: &Request<Vec<u8>>,
+        clock: &dyn Clock,
+        random: &dyn Random,
+    ) -> Response<Body> {
+        let route = self.effective_route(Route::of(req.uri().path()));
+        let methods = route.methods();
+        let method = req.method();
+        let mut res = if route == Route::NotFound {
+            not_found()
+        } else if method == Method::OPTIONS {
+            web::preflight(req.headers(), methods)
+        } else if !methods.contains(method) {
+            web::method_not_allowed(methods)
+        } else {
+            self.dispatch(route, req, clock, random).await
+        };
+        if method == Method::HEAD {
+            res = web::into_head(res);
+        }
+        web::add_cors(&mut res);
+        res
+    }
+
+    /// Provider routes exist only while the provider is configured, test routes only when enabled.
+    fn effective_route(&self, route: Route) -> Route {
+        match route {
+            Route::Discovery | Route::Jwks | Route::Authorize
+                if matches!(self.provider, ProviderState::Off) =>
+            {
+                Route::NotFound
+            }
+            Route::TestSign | Route::TestMint if self.test_rsa_signer.is_none() => Route::NotFound,
+            other => other,
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        route: Route,
+        req: &Request<Vec<u8>>,
+        clock: &dyn Clock,
+        random: &dyn Random,
+    ) -> Response<Body> {
+        if route == Route::Service {
+            return web::json(StatusCode::OK, self.service_info().to_json());
+        }
+        let provider = match &self.provider {
+            ProviderState::On(p) => p,
+            ProviderState::Misconfigured(e) => return misconfigured(e),
+            ProviderState::Off => return not_found(),
+        };
+        match route {
+            Route::Discovery => provider.discovery(),
+            Route::Jwks => provider.jwks(req.headers()),
+            Route::Authorize => provider.authorize(),
+            Route::TestSign => match &self.test_rsa_signer {
+                Some(rsa) => testing::sign(req, provider, rsa).await,
+                None => not_found(),
+            },
+            Route::TestMint => testing::mint(req, provider, clock, random).await,
+            Route::Service | Route::NotFound => not_found(),
+        }
+    }
+}
+
+fn not_found() -> Response<Body> {
+    web::json_error(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// The provider's routes while its configuration is broken: names the setting, never its value.
+fn misconfigured(e: &ConfigError) -> Response<Body> {
+    web::json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        &format!("the OpenID provider is misconfigured: {e}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::provider_settings;
+    use crate::config::MapSettings;
+    use crate::platform::{CountingRandom, FixedClock};
+    use futures_util::FutureExt;
+
+    fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Vec<u8>> {
+        let mut b = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Vec::new()).unwrap()
+    }
+
+    fn call(config: &Config, req: Request<Vec<u8>>) -> Response<Body> {
+        let app = App::new(config, RsaSigner::new);
+        let (clock, random) = (FixedClock::at_secs(1_000), CountingRandom::default());
+        app.handle(&req, &clock, &random).now_or_never().unwrap()
+    }
+
+    fn body_json(res: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(res.body().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn discovery_and_jwks_are_served_with_cors_and_caching() {
+        let config = Config::from_settings(&provider_settings());
+        let res = call(&config, request(Method::GET, DISCOVERY_PATH, &[]));
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        assert!(res.headers().contains_key("cache-control"));
+        assert_eq!(body_json(&res)["issuer"], "https://id.example.com");
+        let res = call(&config, request(Method::GET, JWKS_PATH, &[]));
+        let kids: Vec<_> = body_json(&res)["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].clone())
+            .collect();
+        assert_eq!(kids, vec!["key-2", "key-1"]);
+    }
+
+    #[test]
+    fn jwks_answers_304_to_a_matching_etag() {
+        let config = Config::from_settings(&provider_settings());
+        let etag = call(&config, request(Method::GET, JWKS_PATH, &[])).headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let res = call(
+            &config,
+            request(Method::GET, JWKS_PATH, &[("if-none-match", &etag)]),
+        );
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert!(res.body().is_empty());
+        assert_eq!(res.headers()["etag"], etag.as_str());
+    }
+
+    #[test]
+    fn head_has_the_get_headers_and_no_body() {
+        let config = Config::from_settings(&provider_settings());
+        let get = call(&config, request(Method::GET, JWKS_PATH, &[]));
+        let head = call(&config, request(Method::HEAD, JWKS_PATH, &[]));
+        assert_eq!(head.status(), StatusCode::OK);
+        assert!(head.body().is_empty());
+        assert_eq!(
+            head.headers()["content-length"],
+            get.body().len().to_string().as_str()
+        );
+        assert_eq!(head.headers()["etag"], get.headers()["etag"]);
+    }
+
+    #[test]
+    fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
+        let config = Config::from_settings(&provider_settings());
+        let res = call(&config, request(Method::GET, "/.well-known/nope", &[]));
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(body_json(&res)["error"], "not_found");
+        let res = call(&config, request(Method::POST, JWKS_PATH, &[]));
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(res.headers()["allow"], "GET, HEAD, OPTIONS");
+        let res = call(&config, request(Method::DELETE, "/", &[]));
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn preflight_is_answered_on_known_routes() {
+        let config = Config::from_settings(&provider_settings());
+        let res = call(
+            &config,
+            request(
+                Method::OPTIONS,
+                JWKS_PATH,
+                &[
+                    ("origin", "https://app.example"),
+                    ("access-control-request-method", "GET"),
+                ],
+            ),
+        );
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        assert_eq!(
+            res.headers()["access-control-allow-methods"],
+            "GET, HEAD, OPTIONS"
+        );
+    }
+
+    #[test]
+    fn provider_routes_are_404_without_a_key_and_the_service_still_answers() {
+        let config = Config::from_settings(&MapSettings::default());
+        assert_eq!(
+            call(&config, request(Method::GET, JWKS_PATH, &[])).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            call(&config, request(Method::GET, DISCOVERY_PATH, &[])).status(),
+            StatusCode::NOT_FOUND
+        );
+        let res = call(&config, request(Method::GET, "/", &[]));
+        assert_eq!(body_json(&res)["features"]["oidc_provider"], "disabled");
+    }
+
+    #[test]
+    fn broken_key_gives_a_clear_error_naming_the_setting_and_the_rest_serves() {
+        let settings = provider_settings().with("OIDC_PROVIDER_KEY", "MARKER-SECRET-VALUE");
+        let config = Config::from_settings(&settings);
+        let res = call(&config, request(Method::GET, JWKS_PATH, &[]));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let desc = body_json(&res)["error_description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(desc.contains("OIDC_PROVIDER_KEY"), "{desc}");
+        assert!(!desc.contains("MARKER"));
+        let res = call(&config, request(Method::GET, "/", &[]));
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            body_json(&res)["features"]["oidc_provider"],
+            "misconfigured"
+        );
+    }
+
+    #[test]
+    fn test_routes_exist_only_when_enabled_on_a_loopback_issuer() {
+        let on_loopback = provider_settings()
+            .with("OIDC_PROVIDER_ISSUER", "http://127.0.0.1:8787")
+            .with("INSECURE_TEST_ROUTES", "1");
+        let config = Config::from_settings(&on_loopback);
+        assert!(config.insecure_test_routes);
+        let res = call(&config, request(Method::GET, "/.test/sign?msg=aGk", &[]));
+        assert_eq!(res.status(), StatusCode::OK);
+        let public = provider_settings().with("INSECURE_TEST_ROUTES", "1");
+        let config = Config::from_settings(&public);
+        assert!(!config.insecure_test_routes);
+        assert_eq!(
+            call(&config, request(Method::GET, "/.test/sign?msg=aGk", &[])).status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! Insecure routes for the end-to-end suite, served only when `INSECURE_TEST_ROUTES=1`
+//! *and* the issuer is a loopback URL (see [`crate::config::Config::insecure_test_routes`]).
+//! They expose the signers so the suite can check, inside workerd, that the WebCrypto
+//! signer and the `rsa` crate produce identical signatures and how long each takes.
+//! A signing oracle must never exist in a deployment; the loopback rule makes sure.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::{Request, Response, StatusCode};
+
+use crate::identity::{Audience, Subject};
+use crate::oidc::provider::Provider;
+use crate::oidc::signer::{RsaSigner, Signer};
+use crate::platform::{Clock, Random};
+use crate::web::{self, Body};
+
+pub const SIGN_PATH: &str = "/.test/sign";
+pub const MINT_PATH: &str = "/.test/mint";
+
+fn query_param(req: &Request<Vec<u8>>, name: &str) -> Option<String> {
+    let query = req.uri().query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn bad_request(what: &str) -> Response<Body> {
+    web::json_error(StatusCode::BAD_REQUEST, "invalid_request", what)
+}
+
+/// `GET /.test/sign?msg=<base64url>&signer=webcrypto|rsa&n=<1..200>`: signs `msg` `n` times
+/// with the chosen signer and returns the (last) signature.
+pub async fn sign<S: Signer + 'static>(
+    req: &Request<Vec<u8>>,
+    provider: &Provider<'_, S>,
+    rsa: &RsaSigner,
+) -> Response<Body> {
+    let Some(msg) = query_param(req, "msg").and_then(|m| URL_SAFE_NO_PAD.decode(m).ok()) else {
+        return bad_request("msg must be base64url");
+    };
+    let n = match query_param(req, "n").map(|n| n.parse::<u32>()) {
+        None => 1,
+        Some(Ok(n)) if (1..=200).contains(&n) => n,
+        Some(_) => return bad_request("n must be 1 to 200"),
+    };
+    let use_rsa = match query_param(req, "signer").as_deref() {
+        None | Some("webcrypto") => false,
+        Some("rsa") => true,
+        Some(_) => return bad_request("signer must be webcrypto or rsa"),
+    };
+    let mut signature = Vec::new();
+    for _ in 0..n {
+        let result = if use_rsa {
+            rsa.sign_rs256(&msg).await
+        } else {
+            provider.jwt_signer.primitive().sign_rs256(&msg).await
+        };
+        match result {
+            Ok(s) => signature = s,
+            Err(e) => {
+                return web::json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    &e.to_string(),
+                )
+            }
+        }
+    }
+    let body = serde_json::json!({ "signature": URL_SAFE_NO_PAD.encode(signature) });
+    web::json(StatusCode::OK, body.to_string().into_bytes())
+}
+
+/// `GET /.test/mint?sub=<subject>`: a token from the provider's `JwtSigner` for the
+/// configured upstream audience, and how many signatures the signer has made so far.
+pub async fn mint<S: Signer + 'static>(
+    req: &Request<Vec<u8>>,
+    provider: &Provider<'_, S>,
+    clock: &dyn Clock,
+    random: &dyn Random,
+) -> Response<Body> {
+    let Some(subject) = query_param(req, "sub").and_then(|s| Subject::parse(&s)) else {
+        return bad_request("sub is required");
+    };
+    let Some(audience) = provider
+        .config
+        .upstream_audience
+        .clone()
+        .or_else(|| Audience::parse("test"))
+    else {
+        return bad_request("no audience");
+    };
+    match provider
+        .jwt_signer
+        .mint(&subject, &audience, clock, random)
+        .await
+    {
+        Ok(token) => {
+            let body = serde_json::json!({ "token": &*token, "signatures": provider.jwt_signer.signatures() });
+            web::json(StatusCode::OK, body.to_string().into_bytes())
+        }
+        Err(e) => web::json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            &e.to_string(),
+        ),
+    }
+}

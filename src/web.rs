@@ -1,0 +1,225 @@
+//! HTTP plumbing shared by every route family: the body type, JSON responses,
+//! CORS, conditional requests and `HEAD`.
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Response, StatusCode};
+
+/// A response body. Later routes add streaming variants the adapter passes through.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Body {
+    #[default]
+    Empty,
+    Full(Vec<u8>),
+}
+
+impl Body {
+    pub fn len(&self) -> usize {
+        match self {
+            Body::Empty => 0,
+            Body::Full(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Full(b) => b,
+        }
+    }
+}
+
+/// Methods every read-only route serves, with the CORS preflight.
+pub const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD, Method::OPTIONS];
+
+/// A response with a body and content type.
+pub fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+    let mut res = Response::new(Body::Full(body));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    with_body(status, "application/json", body)
+}
+
+/// An OAuth-style JSON error (RFC 6749 §5.2 shape): `{"error", "error_description"}`.
+pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    let mut res = json(status, serde_json::to_vec(&body).unwrap_or_default());
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// `Allow` header value for a method list.
+pub fn allow_value(methods: &[Method]) -> HeaderValue {
+    let joined = methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    HeaderValue::from_str(&joined).unwrap_or_else(|_| HeaderValue::from_static("GET"))
+}
+
+/// 405 with `Allow` (RFC 9110 §15.5.6), as an OAuth-style JSON error.
+pub fn method_not_allowed(methods: &[Method]) -> Response<Body> {
+    let mut res = json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not served here",
+    );
+    res.headers_mut()
+        .insert(header::ALLOW, allow_value(methods));
+    res
+}
+
+/// Answers a CORS preflight (Fetch standard §3.2) for a route serving `methods`.
+pub fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Body> {
+    let mut res = Response::new(Body::Empty);
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    let h = res.headers_mut();
+    h.insert(header::ALLOW, allow_value(methods));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, allow_value(methods));
+    // Echo the requested headers when they are well-formed tokens; anything else gets none.
+    if let Some(requested) = request_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        let ok = requested
+            .to_str()
+            .map(|s| s.split(',').all(|t| is_token(t.trim())))
+            .unwrap_or(false);
+        if ok {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+        }
+    }
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    res
+}
+
+/// Adds the CORS headers every response carries. Credentials are never sent
+/// cross-origin by browsers to a `*` origin, so `*` is safe for these public routes.
+pub fn add_cors(res: &mut Response<Body>) {
+    let h = res.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(
+            "ETag, Content-Length, Content-Range, Last-Modified, x-amz-request-id",
+        ),
+    );
+}
+
+/// Does `If-None-Match` match `etag`? Weak comparison, as RFC 9110 §13.1.2 requires.
+pub fn if_none_match_hits(request_headers: &HeaderMap, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let ours = bare(etag);
+    request_headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .any(|v| {
+            v.to_str()
+                .map(|list| list.split(',').any(|t| t.trim() == "*" || bare(t) == ours))
+                .unwrap_or(false)
+        })
+}
+
+/// Turns a GET response into the matching HEAD response: same status and headers,
+/// `Content-Length` of the body that GET would send, and no body.
+pub fn into_head(mut res: Response<Body>) -> Response<Body> {
+    let len = res.body().len();
+    if !res.headers().contains_key(header::CONTENT_LENGTH) && !res.body().is_empty() {
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    *res.body_mut() = Body::Empty;
+    res
+}
+
+/// RFC 9110 §5.6.2 token.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn if_none_match_uses_weak_comparison_and_lists() {
+        let etag = "\"abc\"";
+        assert!(if_none_match_hits(
+            &headers(&[("if-none-match", "\"abc\"")]),
+            etag
+        ));
+        assert!(if_none_match_hits(
+            &headers(&[("if-none-match", "W/\"abc\"")]),
+            etag
+        ));
+        assert!(if_none_match_hits(
+            &headers(&[("if-none-match", "\"x\", \"abc\"")]),
+            etag
+        ));
+        assert!(if_none_match_hits(
+            &headers(&[("if-none-match", "*")]),
+            etag
+        ));
+        assert!(!if_none_match_hits(
+            &headers(&[("if-none-match", "\"abcd\"")]),
+            etag
+        ));
+        assert!(!if_none_match_hits(&headers(&[]), etag));
+    }
+
+    #[test]
+    fn preflight_echoes_only_well_formed_header_names() {
+        let res = preflight(
+            &headers(&[(
+                "access-control-request-headers",
+                "if-none-match, x-amz-date",
+            )]),
+            READ_METHODS,
+        );
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            res.headers()["access-control-allow-methods"],
+            "GET, HEAD, OPTIONS"
+        );
+        assert_eq!(
+            res.headers()["access-control-allow-headers"],
+            "if-none-match, x-amz-date"
+        );
+        let res = preflight(
+            &headers(&[("access-control-request-headers", "bad header")]),
+            READ_METHODS,
+        );
+        assert!(!res.headers().contains_key("access-control-allow-headers"));
+    }
+
+    #[test]
+    fn head_keeps_headers_and_length_but_drops_the_body() {
+        let res = into_head(json(StatusCode::OK, b"{\"a\":1}".to_vec()));
+        assert_eq!(res.headers()["content-length"], "7");
+        assert_eq!(res.body(), &Body::Empty);
+    }
+}

@@ -1,0 +1,23 @@
+# The two commands: `make dev` runs the worker locally, `make test` runs every test.
+.PHONY: dev test build setup bench clean
+
+dev:            ## install what is missing, generate dev keys, build, serve on 127.0.0.1:8787
+	scripts/dev.sh
+
+test:           ## fmt, clippy, native tests, wasm build, end-to-end suite in workerd
+	scripts/test.sh
+
+build:          ## the worker bundle in build/
+	scripts/setup.sh
+	scripts/build.sh
+
+setup:          ## install the pinned tools only
+	scripts/setup.sh --e2e
+
+bench:          ## measure size, cold start, latency and signing cost (prints numbers)
+	scripts/setup.sh --e2e
+	scripts/build.sh
+	.venv/bin/python tests/e2e/bench.py
+
+clean:
+	rm -rf build target .venv node_modules .wrangler

@@ -1,0 +1,51 @@
+"""Shared fixtures: test keys and a worker in workerd with the provider configured."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from keys import new_key  # noqa: E402
+from workerd import BUNDLE, Worker, free_port  # noqa: E402
+
+
+def pytest_sessionstart(session):
+    if not BUNDLE.exists():
+        raise pytest.UsageError(f"{BUNDLE} is missing: run `make build` first")
+
+
+@pytest.fixture(scope="session")
+def active_key():
+    return new_key("e2e-active")
+
+
+@pytest.fixture(scope="session")
+def previous_key():
+    return new_key("e2e-previous")
+
+
+@pytest.fixture(scope="session")
+def provider(active_key, previous_key):
+    """A worker with two provider keys and the insecure test routes on."""
+    port = free_port()
+    w = Worker(
+        port=port,
+        vars={
+            "OIDC_PROVIDER_ISSUER": f"http://127.0.0.1:{port}",
+            "OIDC_PROVIDER_KID": active_key.kid,
+            "OIDC_PROVIDER_KID_PREVIOUS": previous_key.kid,
+            "UPSTREAM_API_AUDIENCE": "e2e-upstream",
+            "INSECURE_TEST_ROUTES": "1",
+        },
+        secrets={
+            "OIDC_PROVIDER_KEY": active_key.pem,
+            "OIDC_PROVIDER_KEY_PREVIOUS": previous_key.pem,
+        },
+    )
+    w.start()
+    yield w
+    w.stop()

@@ -1,0 +1,99 @@
+"""Benchmark: prints numbers, asserts nothing (timings here drift 20-40% between runs,
+so each latency is also given as a ratio against a baseline measured in the same run).
+
+Measures: wasm size raw and gzipped; `wrangler dev` cold start with a prebuilt bundle;
+p50/p99 of /.well-known/jwks.json against the trivial `/` route over sequential
+keep-alive requests; the cost of one RS256 signature with WebCrypto and with the `rsa`
+crate inside workerd, with `rsa` natively, and with OpenSSL for reference.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+sys.path.insert(0, str(Path(__file__).parent))
+from keys import new_key  # noqa: E402
+from workerd import ROOT, Worker, free_port  # noqa: E402
+
+N_LATENCY = 400
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def timed_gets(session: requests.Session, url: str, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        r = session.get(url, timeout=15)
+        r.raise_for_status()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def provider_worker(key, port=None) -> Worker:
+    port = port or free_port()
+    return Worker(port=port, vars={
+        "OIDC_PROVIDER_ISSUER": f"http://127.0.0.1:{port}", "OIDC_PROVIDER_KID": key.kid,
+        "UPSTREAM_API_AUDIENCE": "bench", "INSECURE_TEST_ROUTES": "1"},
+        secrets={"OIDC_PROVIDER_KEY": key.pem})
+
+
+def main() -> None:
+    wasm = (ROOT / "build" / "index_bg.wasm").read_bytes()
+    print(f"wasm size: {len(wasm)} bytes raw, {len(gzip.compress(wasm, 9))} bytes gzip -9")
+
+    key = new_key("bench")
+    starts = []
+    for _ in range(3):
+        w = provider_worker(key).start()
+        starts.append(w.ready_after)
+        w.stop()
+    print(f"wrangler dev cold start (spawn to first 200), prebuilt bundle: "
+          f"median {statistics.median(starts):.2f} s of {[round(s, 2) for s in starts]}")
+
+    with provider_worker(key) as w:
+        s = requests.Session()
+        timed_gets(s, w.url + "/", 50)  # warm up
+        base = timed_gets(s, w.url + "/", N_LATENCY)
+        jwks = timed_gets(s, w.url + "/.well-known/jwks.json", N_LATENCY)
+        b50, b99, j50, j99 = pct(base, 50), pct(base, 99), pct(jwks, 50), pct(jwks, 99)
+        print(f"GET / (baseline), {N_LATENCY} sequential: p50 {b50:.2f} ms, p99 {b99:.2f} ms")
+        print(f"GET /.well-known/jwks.json, {N_LATENCY} sequential: p50 {j50:.2f} ms, p99 {j99:.2f} ms "
+              f"(ratio to baseline: p50 {j50 / b50:.2f}x, p99 {j99 / b99:.2f}x)")
+
+        msg = base64.urlsafe_b64encode(b"header.payload").decode().rstrip("=")
+        for signer in ("webcrypto", "rsa"):
+            one = timed_gets(s, w.url + f"/.test/sign?msg={msg}&signer={signer}&n=1", 15)
+            many = timed_gets(s, w.url + f"/.test/sign?msg={msg}&signer={signer}&n=51", 15)
+            per = (statistics.median(many) - statistics.median(one)) / 50
+            print(f"one RS256 signature in workerd with {signer}: {per:.2f} ms "
+                  f"(median of 15 requests signing 51 times minus 15 signing once, / 50)")
+
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
+        f.write(key.pem)
+        f.flush()
+        out = subprocess.run(["cargo", "run", "--quiet", "--release", "--example", "sign_bench", "--", f.name, "300"],
+                             cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+        print(f"one RS256 signature natively with the rsa crate: {float(out):.2f} ms (mean of 300)")
+    t = time.perf_counter()
+    for _ in range(300):
+        key.private.sign(b"header.payload", padding.PKCS1v15(), hashes.SHA256())
+    print(f"one RS256 signature natively with OpenSSL (reference): {(time.perf_counter() - t) / 300 * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,9 @@
 use crate::identity::{Audience, Issuer, UrlError};
 use crate::oidc::keys::{KeyError, Kid, ProviderKey};
 use crate::secret::SecretString;
+use crate::sts::seal::SessionKeys;
+use crate::sts::verify::TrustPolicy;
+use crate::sts::StsConfig;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
 pub trait Settings {
@@ -25,15 +28,9 @@ pub enum ConfigError {
         because: &'static str,
     },
     #[error("{setting}: {reason}")]
-    BadUrl {
-        setting: &'static str,
-        reason: UrlError,
-    },
+    BadUrl { setting: &'static str, reason: UrlError },
     #[error("{setting}: {reason}")]
-    BadKey {
-        setting: &'static str,
-        reason: KeyError,
-    },
+    BadKey { setting: &'static str, reason: KeyError },
     #[error("{setting}: {reason}")]
     Invalid {
         setting: &'static str,
@@ -59,6 +56,10 @@ pub struct ProviderConfig {
 pub struct Config {
     /// `Ok(None)`: no key configured, provider endpoints are off (404).
     pub provider: Result<Option<ProviderConfig>, ConfigError>,
+    /// `Ok(None)`: `AUTH_AUDIENCE` unset, `/.sts` answers 501 NotImplemented (fail closed).
+    pub sts: Result<Option<StsConfig>, ConfigError>,
+    /// `SESSION_TOKEN_KEY` (+ `SESSION_TOKEN_KEY_PREVIOUS`): seal and open session tokens.
+    pub session_keys: Result<Option<SessionKeys>, ConfigError>,
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
     /// Honoured only while the issuer is a loopback URL, so never in a deployment. Default: off.
     pub insecure_test_routes: bool,
@@ -68,17 +69,104 @@ impl Config {
     pub fn from_settings(settings: &dyn Settings) -> Self {
         let provider = provider_config(settings);
         let on_loopback = matches!(&provider, Ok(Some(p)) if p.issuer.is_loopback());
-        let insecure_test_routes =
-            on_loopback && settings.var("INSECURE_TEST_ROUTES").as_deref() == Some("1");
+        let insecure_test_routes = on_loopback && settings.var("INSECURE_TEST_ROUTES").as_deref() == Some("1");
+        let session_keys = session_keys(settings);
+        let mut sts = sts_config(settings);
+        if matches!((&sts, &session_keys), (Ok(Some(_)), Ok(None))) {
+            sts = Err(ConfigError::Missing {
+                setting: "SESSION_TOKEN_KEY",
+                because: "AUTH_AUDIENCE",
+            });
+        }
         Self {
             provider,
+            sts,
+            session_keys,
             insecure_test_routes,
         }
     }
 
     /// Every configuration error, for logging once per isolate.
     pub fn errors(&self) -> Vec<&ConfigError> {
-        self.provider.as_ref().err().into_iter().collect()
+        let mut errors: Vec<&ConfigError> = self.provider.as_ref().err().into_iter().collect();
+        errors.extend(self.sts.as_ref().err());
+        errors.extend(self.session_keys.as_ref().err());
+        errors
+    }
+}
+
+/// Longest session `STS_MAX_SESSION_DURATION_SECS` may allow (AWS's maximum).
+pub const MAX_SESSION_DURATION_SECS: u32 = 43_200;
+
+fn comma_list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn sts_config(s: &dyn Settings) -> Result<Option<StsConfig>, ConfigError> {
+    let Some(audience_list) = s.var("AUTH_AUDIENCE").filter(|v| comma_list(v).next().is_some()) else {
+        return Ok(None);
+    };
+    let audiences = comma_list(&audience_list)
+        .map(|a| {
+            Audience::parse(a).ok_or(ConfigError::Invalid {
+                setting: "AUTH_AUDIENCE",
+                reason: "each audience must be 1 to 256 printable characters",
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let issuer_list = s.var("AUTH_ISSUER").ok_or(ConfigError::Missing {
+        setting: "AUTH_ISSUER",
+        because: "AUTH_AUDIENCE",
+    })?;
+    let issuers = comma_list(&issuer_list)
+        .map(|i| {
+            Issuer::parse_trusted(i).map_err(|reason| ConfigError::BadUrl {
+                setting: "AUTH_ISSUER",
+                reason,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if issuers.is_empty() {
+        return Err(ConfigError::Missing {
+            setting: "AUTH_ISSUER",
+            because: "AUTH_AUDIENCE",
+        });
+    }
+    let max_duration_secs = match s.var("STS_MAX_SESSION_DURATION_SECS") {
+        None => 3600,
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (crate::sts::request::MIN_DURATION_SECS..=MAX_SESSION_DURATION_SECS).contains(d))
+            .ok_or(ConfigError::Invalid {
+                setting: "STS_MAX_SESSION_DURATION_SECS",
+                reason: "must be a whole number of seconds from 900 to 43200",
+            })?,
+    };
+    Ok(Some(StsConfig {
+        trust: TrustPolicy { issuers, audiences },
+        max_duration_secs,
+    }))
+}
+
+fn session_keys(s: &dyn Settings) -> Result<Option<SessionKeys>, ConfigError> {
+    let current = s.secret("SESSION_TOKEN_KEY");
+    let previous = s.secret("SESSION_TOKEN_KEY_PREVIOUS");
+    match (current, previous) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ConfigError::Missing {
+            setting: "SESSION_TOKEN_KEY",
+            because: "SESSION_TOKEN_KEY_PREVIOUS",
+        }),
+        (Some(current), previous) => {
+            SessionKeys::new(current.expose_secret(), previous.as_ref().map(|p| p.expose_secret()))
+                .map(Some)
+                .map_err(|(setting, _)| ConfigError::Invalid {
+                    setting,
+                    reason: "must be base64 of exactly 32 bytes",
+                })
+        }
     }
 }
 
@@ -94,11 +182,7 @@ fn provider_config(s: &dyn Settings) -> Result<Option<ProviderConfig>, ConfigErr
         setting: "OIDC_PROVIDER_ISSUER",
         reason,
     })?;
-    let previous = key_pair(
-        s,
-        "OIDC_PROVIDER_KID_PREVIOUS",
-        "OIDC_PROVIDER_KEY_PREVIOUS",
-    )?;
+    let previous = key_pair(s, "OIDC_PROVIDER_KID_PREVIOUS", "OIDC_PROVIDER_KEY_PREVIOUS")?;
     if previous.as_ref().is_some_and(|p| p.kid() == active.kid()) {
         return Err(ConfigError::Invalid {
             setting: "OIDC_PROVIDER_KID_PREVIOUS",
@@ -228,6 +312,66 @@ pub(crate) mod tests {
             text,
             "OIDC_PROVIDER_ISSUER: must use https (plain http only for loopback hosts)"
         );
+    }
+
+    pub(crate) fn sts_settings() -> MapSettings {
+        MapSettings::default()
+            .with("AUTH_ISSUER", "https://idp.example, http://127.0.0.1:9999")
+            .with("AUTH_AUDIENCE", "client-a,client-b")
+            .with("SESSION_TOKEN_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+    }
+
+    #[test]
+    fn sts_config_parses_lists_and_defaults() {
+        let c = Config::from_settings(&sts_settings());
+        let sts = c.sts.unwrap().unwrap();
+        assert_eq!(sts.trust.issuers.len(), 2);
+        assert_eq!(sts.trust.audiences.len(), 2);
+        assert_eq!(sts.max_duration_secs, 3600);
+        assert!(c.session_keys.unwrap().is_some());
+    }
+
+    #[test]
+    fn sts_is_off_without_an_audience_and_broken_without_its_key_or_issuer() {
+        let c = Config::from_settings(&sts_settings().with("AUTH_AUDIENCE", " , "));
+        assert!(matches!(c.sts, Ok(None)));
+        let c = Config::from_settings(&sts_settings().with("SESSION_TOKEN_KEY", ""));
+        assert!(matches!(
+            c.sts,
+            Err(ConfigError::Missing {
+                setting: "SESSION_TOKEN_KEY",
+                ..
+            })
+        ));
+        let c = Config::from_settings(&sts_settings().with("AUTH_ISSUER", ""));
+        assert!(matches!(
+            c.sts,
+            Err(ConfigError::Missing {
+                setting: "AUTH_ISSUER",
+                ..
+            })
+        ));
+        let c = Config::from_settings(&sts_settings().with("AUTH_ISSUER", "http://idp.example"));
+        assert!(matches!(
+            c.sts,
+            Err(ConfigError::BadUrl {
+                setting: "AUTH_ISSUER",
+                ..
+            })
+        ));
+        let c = Config::from_settings(&sts_settings().with("SESSION_TOKEN_KEY", "MARKER"));
+        let text = c.session_keys.unwrap_err().to_string();
+        assert!(text.starts_with("SESSION_TOKEN_KEY:") && !text.contains("MARKER"));
+        for bad in ["899", "43201", "x"] {
+            let c = Config::from_settings(&sts_settings().with("STS_MAX_SESSION_DURATION_SECS", bad));
+            assert!(matches!(
+                c.sts,
+                Err(ConfigError::Invalid {
+                    setting: "STS_MAX_SESSION_DURATION_SECS",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

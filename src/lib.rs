@@ -7,12 +7,14 @@
 //! | module | what |
 //! |---|---|
 //! | [`router`] | the request path: routes, methods, CORS, `HEAD` |
-//! | [`oidc`] | the OpenID provider: keys, discovery, JWKS, minting upstream JWTs |
+//! | [`oidc`] | the OpenID provider: keys, discovery, JWKS, minting upstream JWTs; JOSE verification |
+//! | [`sts`] | the security token service: `AssumeRoleWithWebIdentity` at `/.sts` |
 //! | [`config`] | settings read once per isolate, typed errors |
 //! | [`identity`] | checked issuer, audience and subject strings |
 //! | [`secret`] | redacting containers for secrets |
 //! | [`platform`] | clock and randomness, passed in |
 //! | [`web`] | shared HTTP plumbing |
+//! | [`time`] | UTC calendar formatting |
 
 #![forbid(unsafe_code)]
 
@@ -23,7 +25,9 @@ pub mod platform;
 pub mod router;
 pub mod secret;
 pub mod service;
+pub mod sts;
 pub mod testing;
+pub mod time;
 pub mod web;
 
 #[cfg(target_arch = "wasm32")]

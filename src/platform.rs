@@ -86,3 +86,55 @@ impl Random for CountingRandom {
         }
     }
 }
+
+/// Why an outbound request produced no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("timed out")]
+    Timeout,
+    #[error("connection failed")]
+    Network,
+    #[error("response body too large")]
+    TooLarge,
+}
+
+/// Outbound HTTP (Workers `fetch`). Implementations bound the time and the body size.
+#[allow(async_fn_in_trait)] // single-threaded runtime: futures need not be Send
+pub trait HttpClient {
+    async fn fetch(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, FetchError>;
+}
+
+/// Structured log output (one JSON object a line).
+pub trait Log {
+    fn log(&self, line: &serde_json::Value);
+}
+
+/// Everything a request handler may reach outside itself.
+pub struct Io<'a, H> {
+    pub clock: &'a dyn Clock,
+    pub random: &'a dyn Random,
+    pub http: &'a H,
+    pub log: &'a dyn Log,
+}
+
+/// An `HttpClient` for code paths that must not make requests.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHttp;
+
+impl HttpClient for NoHttp {
+    async fn fetch(&self, _req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, FetchError> {
+        Err(FetchError::Network)
+    }
+}
+
+/// Collects log lines, for tests.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct MemoryLog(pub std::cell::RefCell<Vec<serde_json::Value>>);
+
+#[cfg(test)]
+impl Log for MemoryLog {
+    fn log(&self, line: &serde_json::Value) {
+        self.0.borrow_mut().push(line.clone());
+    }
+}

@@ -11,8 +11,9 @@ use crate::oidc::discovery::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH};
 use crate::oidc::keys::ProviderKey;
 use crate::oidc::provider::Provider;
 use crate::oidc::signer::{RsaSigner, Signer};
-use crate::platform::{Clock, Random};
+use crate::platform::{HttpClient, Io};
 use crate::service::{FeatureState, Features, ServiceInfo};
+use crate::sts::{Sts, StsState, STS_PATH};
 use crate::testing;
 use crate::web::{self, Body, READ_METHODS};
 
@@ -23,6 +24,7 @@ pub enum Route {
     Discovery,
     Jwks,
     Authorize,
+    Sts,
     TestSign,
     TestMint,
     NotFound,
@@ -35,6 +37,7 @@ impl Route {
             DISCOVERY_PATH => Route::Discovery,
             JWKS_PATH => Route::Jwks,
             AUTHORIZE_PATH => Route::Authorize,
+            STS_PATH | "/.sts/" => Route::Sts,
             testing::SIGN_PATH => Route::TestSign,
             testing::MINT_PATH => Route::TestMint,
             _ => Route::NotFound,
@@ -43,7 +46,11 @@ impl Route {
 
     /// The methods a route serves; the first is what `Allow` lists first.
     pub fn methods(self) -> &'static [Method] {
-        READ_METHODS
+        match self {
+            // CORS: POST is allowed on /.sts only.
+            Route::Sts => &[Method::GET, Method::HEAD, Method::OPTIONS, Method::POST],
+            _ => READ_METHODS,
+        }
     }
 }
 
@@ -57,6 +64,7 @@ pub enum ProviderState<'c, S> {
 /// The application: everything built once per isolate from the configuration.
 pub struct App<'c, S> {
     provider: ProviderState<'c, S>,
+    sts: Sts<'c>,
     /// Present only when `INSECURE_TEST_ROUTES` is honoured.
     test_rsa_signer: Option<RsaSigner>,
 }
@@ -69,14 +77,21 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             Err(e) => (ProviderState::Misconfigured(e), None),
             Ok(Some(p)) => {
                 let signer = make_signer(&p.active);
-                let test = config
-                    .insecure_test_routes
-                    .then(|| RsaSigner::new(&p.active));
+                let test = config.insecure_test_routes.then(|| RsaSigner::new(&p.active));
                 (ProviderState::On(Box::new(Provider::new(p, signer))), test)
+            }
+        };
+        let sts_state = match (&config.sts, &config.session_keys) {
+            (Ok(None), _) => StsState::Off,
+            (Err(e), _) | (Ok(Some(_)), Err(e)) => StsState::Misconfigured(format!("the STS is misconfigured: {e}")),
+            (Ok(Some(c)), Ok(Some(keys))) => StsState::On { config: c, keys },
+            (Ok(Some(_)), Ok(None)) => {
+                StsState::Misconfigured("the STS is misconfigured: SESSION_TOKEN_KEY is not set".into())
             }
         };
         Self {
             provider,
+            sts: Sts::new(sts_state),
             test_rsa_signer,
         }
     }
@@ -91,9 +106,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
     fn service_info(&self) -> ServiceInfo {
         let (oidc_provider, upstream_jwt) = match &self.provider {
             ProviderState::Off => (FeatureState::Disabled, FeatureState::Disabled),
-            ProviderState::Misconfigured(_) => {
-                (FeatureState::Misconfigured, FeatureState::Misconfigured)
-            }
+            ProviderState::Misconfigured(_) => (FeatureState::Misconfigured, FeatureState::Misconfigured),
             ProviderState::On(p) => (
                 FeatureState::Enabled,
                 if p.config.upstream_audience.is_some() {
@@ -103,19 +116,22 @@ impl<'c, S: Signer + 'static> App<'c, S> {
                 },
             ),
         };
+        let sts = if self.sts.is_enabled() {
+            FeatureState::Enabled
+        } else if self.sts.is_misconfigured() {
+            FeatureState::Misconfigured
+        } else {
+            FeatureState::Disabled
+        };
         ServiceInfo::new(Features {
             oidc_provider,
             upstream_jwt,
+            sts,
         })
     }
 
     /// Answers one request.
-    pub async fn handle(
-        &self,
-        req: &Request<Vec<u8>>,
-        clock: &dyn Clock,
-        random: &dyn Random,
-    ) -> Response<Body> {
+    pub async fn handle<H: HttpClient>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H>) -> Response<Body> {
         let route = self.effective_route(Route::of(req.uri().path()));
         let methods = route.methods();
         let method = req.method();
@@ -126,7 +142,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         } else if !methods.contains(method) {
             web::method_not_allowed(methods)
         } else {
-            self.dispatch(route, req, clock, random).await
+            self.dispatch(route, req, io).await
         };
         if method == Method::HEAD {
             res = web::into_head(res);
@@ -138,9 +154,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
     /// Provider routes exist only while the provider is configured, test routes only when enabled.
     fn effective_route(&self, route: Route) -> Route {
         match route {
-            Route::Discovery | Route::Jwks | Route::Authorize
-                if matches!(self.provider, ProviderState::Off) =>
-            {
+            Route::Discovery | Route::Jwks | Route::Authorize if matches!(self.provider, ProviderState::Off) => {
                 Route::NotFound
             }
             Route::TestSign | Route::TestMint if self.test_rsa_signer.is_none() => Route::NotFound,
@@ -148,15 +162,11 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         }
     }
 
-    async fn dispatch(
-        &self,
-        route: Route,
-        req: &Request<Vec<u8>>,
-        clock: &dyn Clock,
-        random: &dyn Random,
-    ) -> Response<Body> {
-        if route == Route::Service {
-            return web::json(StatusCode::OK, self.service_info().to_json());
+    async fn dispatch<H: HttpClient>(&self, route: Route, req: &Request<Vec<u8>>, io: &Io<'_, H>) -> Response<Body> {
+        match route {
+            Route::Service => return web::json(StatusCode::OK, self.service_info().to_json()),
+            Route::Sts => return self.sts.handle(req, io).await,
+            _ => {}
         }
         let provider = match &self.provider {
             ProviderState::On(p) => p,
@@ -171,8 +181,8 @@ impl<'c, S: Signer + 'static> App<'c, S> {
                 Some(rsa) => testing::sign(req, provider, rsa).await,
                 None => not_found(),
             },
-            Route::TestMint => testing::mint(req, provider, clock, random).await,
-            Route::Service | Route::NotFound => not_found(),
+            Route::TestMint => testing::mint(req, provider, io.clock, io.random).await,
+            Route::Service | Route::Sts | Route::NotFound => not_found(),
         }
     }
 }
@@ -195,7 +205,7 @@ mod tests {
     use super::*;
     use crate::config::tests::provider_settings;
     use crate::config::MapSettings;
-    use crate::platform::{CountingRandom, FixedClock};
+    use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
     use futures_util::FutureExt;
 
     fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Vec<u8>> {
@@ -208,8 +218,18 @@ mod tests {
 
     fn call(config: &Config, req: Request<Vec<u8>>) -> Response<Body> {
         let app = App::new(config, RsaSigner::new);
-        let (clock, random) = (FixedClock::at_secs(1_000), CountingRandom::default());
-        app.handle(&req, &clock, &random).now_or_never().unwrap()
+        let (clock, random, log) = (
+            FixedClock::at_secs(1_000),
+            CountingRandom::default(),
+            MemoryLog::default(),
+        );
+        let io = Io {
+            clock: &clock,
+            random: &random,
+            http: &NoHttp,
+            log: &log,
+        };
+        app.handle(&req, &io).now_or_never().unwrap()
     }
 
     fn body_json(res: &Response<Body>) -> serde_json::Value {
@@ -241,10 +261,7 @@ mod tests {
             .to_str()
             .unwrap()
             .to_owned();
-        let res = call(
-            &config,
-            request(Method::GET, JWKS_PATH, &[("if-none-match", &etag)]),
-        );
+        let res = call(&config, request(Method::GET, JWKS_PATH, &[("if-none-match", &etag)]));
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
         assert!(res.body().is_empty());
         assert_eq!(res.headers()["etag"], etag.as_str());
@@ -257,10 +274,7 @@ mod tests {
         let head = call(&config, request(Method::HEAD, JWKS_PATH, &[]));
         assert_eq!(head.status(), StatusCode::OK);
         assert!(head.body().is_empty());
-        assert_eq!(
-            head.headers()["content-length"],
-            get.body().len().to_string().as_str()
-        );
+        assert_eq!(head.headers()["content-length"], get.body().len().to_string().as_str());
         assert_eq!(head.headers()["etag"], get.headers()["etag"]);
     }
 
@@ -293,10 +307,7 @@ mod tests {
         );
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
         assert_eq!(res.headers()["access-control-allow-origin"], "*");
-        assert_eq!(
-            res.headers()["access-control-allow-methods"],
-            "GET, HEAD, OPTIONS"
-        );
+        assert_eq!(res.headers()["access-control-allow-methods"], "GET, HEAD, OPTIONS");
     }
 
     #[test]
@@ -320,18 +331,44 @@ mod tests {
         let config = Config::from_settings(&settings);
         let res = call(&config, request(Method::GET, JWKS_PATH, &[]));
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let desc = body_json(&res)["error_description"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let desc = body_json(&res)["error_description"].as_str().unwrap().to_owned();
         assert!(desc.contains("OIDC_PROVIDER_KEY"), "{desc}");
         assert!(!desc.contains("MARKER"));
         let res = call(&config, request(Method::GET, "/", &[]));
         assert_eq!(res.status(), StatusCode::OK);
-        assert_eq!(
-            body_json(&res)["features"]["oidc_provider"],
-            "misconfigured"
+        assert_eq!(body_json(&res)["features"]["oidc_provider"], "misconfigured");
+    }
+
+    #[test]
+    fn post_is_allowed_on_the_sts_only() {
+        let config = Config::from_settings(&provider_settings());
+        let res = call(
+            &config,
+            request(Method::OPTIONS, STS_PATH, &[("access-control-request-method", "POST")]),
         );
+        assert_eq!(
+            res.headers()["access-control-allow-methods"],
+            "GET, HEAD, OPTIONS, POST"
+        );
+        let res = call(
+            &config,
+            request(Method::OPTIONS, JWKS_PATH, &[("access-control-request-method", "POST")]),
+        );
+        assert_eq!(res.headers()["access-control-allow-methods"], "GET, HEAD, OPTIONS");
+        assert_eq!(
+            call(&config, request(Method::POST, "/", &[])).status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+    }
+
+    #[test]
+    fn sts_without_an_audience_answers_501_not_implemented() {
+        let config = Config::from_settings(&MapSettings::default());
+        for path in [STS_PATH, "/.sts/"] {
+            let res = call(&config, request(Method::POST, path, &[]));
+            assert_eq!(res.status(), StatusCode::NOT_IMPLEMENTED);
+            assert!(String::from_utf8_lossy(res.body().as_bytes()).contains("<Code>NotImplemented</Code>"));
+        }
     }
 
     #[test]

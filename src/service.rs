@@ -22,6 +22,7 @@ pub struct ServiceInfo {
 pub struct Features {
     pub oidc_provider: FeatureState,
     pub upstream_jwt: FeatureState,
+    pub sts: FeatureState,
 }
 
 impl ServiceInfo {

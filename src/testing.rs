@@ -57,13 +57,7 @@ pub async fn sign<S: Signer + 'static>(
         };
         match result {
             Ok(s) => signature = s,
-            Err(e) => {
-                return web::json_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    &e.to_string(),
-                )
-            }
+            Err(e) => return web::json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
         }
     }
     let body = serde_json::json!({ "signature": URL_SAFE_NO_PAD.encode(signature) });
@@ -89,19 +83,11 @@ pub async fn mint<S: Signer + 'static>(
     else {
         return bad_request("no audience");
     };
-    match provider
-        .jwt_signer
-        .mint(&subject, &audience, clock, random)
-        .await
-    {
+    match provider.jwt_signer.mint(&subject, &audience, clock, random).await {
         Ok(token) => {
             let body = serde_json::json!({ "token": &*token, "signatures": provider.jwt_signer.signatures() });
             web::json(StatusCode::OK, body.to_string().into_bytes())
         }
-        Err(e) => web::json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            &e.to_string(),
-        ),
+        Err(e) => web::json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     }
 }

@@ -60,11 +60,7 @@ pub fn json_error(status: StatusCode, error: &str, description: &str) -> Respons
 
 /// `Allow` header value for a method list.
 pub fn allow_value(methods: &[Method]) -> HeaderValue {
-    let joined = methods
-        .iter()
-        .map(Method::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let joined = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
     HeaderValue::from_str(&joined).unwrap_or_else(|_| HeaderValue::from_static("GET"))
 }
 
@@ -75,8 +71,7 @@ pub fn method_not_allowed(methods: &[Method]) -> Response<Body> {
         "method_not_allowed",
         "this method is not served here",
     );
-    res.headers_mut()
-        .insert(header::ALLOW, allow_value(methods));
+    res.headers_mut().insert(header::ALLOW, allow_value(methods));
     res
 }
 
@@ -97,10 +92,7 @@ pub fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Bo
             h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
         }
     }
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
     res
 }
 
@@ -108,15 +100,10 @@ pub fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Bo
 /// cross-origin by browsers to a `*` origin, so `*` is safe for these public routes.
 pub fn add_cors(res: &mut Response<Body>) {
     let h = res.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(
-            "ETag, Content-Length, Content-Range, Last-Modified, x-amz-request-id",
-        ),
+        HeaderValue::from_static("ETag, Content-Length, Content-Range, Last-Modified, x-amz-request-id"),
     );
 }
 
@@ -124,14 +111,11 @@ pub fn add_cors(res: &mut Response<Body>) {
 pub fn if_none_match_hits(request_headers: &HeaderMap, etag: &str) -> bool {
     let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
     let ours = bare(etag);
-    request_headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .any(|v| {
-            v.to_str()
-                .map(|list| list.split(',').any(|t| t.trim() == "*" || bare(t) == ours))
-                .unwrap_or(false)
-        })
+    request_headers.get_all(header::IF_NONE_MATCH).iter().any(|v| {
+        v.to_str()
+            .map(|list| list.split(',').any(|t| t.trim() == "*" || bare(t) == ours))
+            .unwrap_or(false)
+    })
 }
 
 /// Turns a GET response into the matching HEAD response: same status and headers,
@@ -139,8 +123,7 @@ pub fn if_none_match_hits(request_headers: &HeaderMap, etag: &str) -> bool {
 pub fn into_head(mut res: Response<Body>) -> Response<Body> {
     let len = res.body().len();
     if !res.headers().contains_key(header::CONTENT_LENGTH) && !res.body().is_empty() {
-        res.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
     *res.body_mut() = Body::Empty;
     res
@@ -168,43 +151,25 @@ mod tests {
     #[test]
     fn if_none_match_uses_weak_comparison_and_lists() {
         let etag = "\"abc\"";
-        assert!(if_none_match_hits(
-            &headers(&[("if-none-match", "\"abc\"")]),
-            etag
-        ));
-        assert!(if_none_match_hits(
-            &headers(&[("if-none-match", "W/\"abc\"")]),
-            etag
-        ));
+        assert!(if_none_match_hits(&headers(&[("if-none-match", "\"abc\"")]), etag));
+        assert!(if_none_match_hits(&headers(&[("if-none-match", "W/\"abc\"")]), etag));
         assert!(if_none_match_hits(
             &headers(&[("if-none-match", "\"x\", \"abc\"")]),
             etag
         ));
-        assert!(if_none_match_hits(
-            &headers(&[("if-none-match", "*")]),
-            etag
-        ));
-        assert!(!if_none_match_hits(
-            &headers(&[("if-none-match", "\"abcd\"")]),
-            etag
-        ));
+        assert!(if_none_match_hits(&headers(&[("if-none-match", "*")]), etag));
+        assert!(!if_none_match_hits(&headers(&[("if-none-match", "\"abcd\"")]), etag));
         assert!(!if_none_match_hits(&headers(&[]), etag));
     }
 
     #[test]
     fn preflight_echoes_only_well_formed_header_names() {
         let res = preflight(
-            &headers(&[(
-                "access-control-request-headers",
-                "if-none-match, x-amz-date",
-            )]),
+            &headers(&[("access-control-request-headers", "if-none-match, x-amz-date")]),
             READ_METHODS,
         );
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
-        assert_eq!(
-            res.headers()["access-control-allow-methods"],
-            "GET, HEAD, OPTIONS"
-        );
+        assert_eq!(res.headers()["access-control-allow-methods"], "GET, HEAD, OPTIONS");
         assert_eq!(
             res.headers()["access-control-allow-headers"],
             "if-none-match, x-amz-date"

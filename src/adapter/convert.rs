@@ -10,12 +10,9 @@ use crate::web::{self, Body};
 const MAX_BODY: usize = 64 * 1024;
 
 /// Converts an incoming request; a request that cannot be represented gets its error response.
-pub(crate) async fn request_from_worker(
-    mut req: Request,
-) -> Result<http::Request<Vec<u8>>, http::Response<Body>> {
+pub(crate) async fn request_from_worker(mut req: Request) -> Result<http::Request<Vec<u8>>, http::Response<Body>> {
     let bad = |what: &str| web::json_error(StatusCode::BAD_REQUEST, "invalid_request", what);
-    let method = Method::from_bytes(req.method().as_ref().as_bytes())
-        .map_err(|_| bad("unparsable method"))?;
+    let method = Method::from_bytes(req.method().as_ref().as_bytes()).map_err(|_| bad("unparsable method"))?;
     let url = req.url().map_err(|_| bad("unparsable URL"))?;
     let target = match url.query() {
         Some(q) => format!("{}?{}", url.path(), q),
@@ -23,10 +20,7 @@ pub(crate) async fn request_from_worker(
     };
     let mut headers = HeaderMap::new();
     for (name, value) in req.headers().entries() {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
             headers.append(n, v);
         }
     }
@@ -58,9 +52,7 @@ pub(crate) async fn request_from_worker(
     if let Some(h) = builder.headers_mut() {
         *h = headers;
     }
-    builder
-        .body(body)
-        .map_err(|_| bad("unparsable request target"))
+    builder.body(body).map_err(|_| bad("unparsable request target"))
 }
 
 /// Converts an outgoing response.

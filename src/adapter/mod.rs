@@ -3,6 +3,7 @@
 //! platform traits with Workers APIs. No protocol logic lives here.
 
 mod convert;
+mod fetch;
 mod settings;
 mod webcrypto;
 
@@ -12,7 +13,7 @@ use std::sync::OnceLock;
 use worker::{event, Context, Env, Request, Response};
 
 use crate::config::Config;
-use crate::platform::{Clock, SystemRandom};
+use crate::platform::{Clock, Io, Log, SystemRandom};
 use crate::router::App;
 use webcrypto::WebCryptoSigner;
 
@@ -53,6 +54,15 @@ fn app(env: &Env) -> &'static App<'static, WebCryptoSigner> {
     })
 }
 
+/// `console.log`, one JSON object a line.
+struct ConsoleLog;
+
+impl Log for ConsoleLog {
+    fn log(&self, line: &serde_json::Value) {
+        log(line);
+    }
+}
+
 /// One structured log line (Workers Logs indexes JSON lines).
 pub(crate) fn log(line: &serde_json::Value) {
     worker::console_log!("{line}");
@@ -64,7 +74,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let app = app(&env);
     let (method, path) = (req.method().to_string(), req.path());
     let res = match convert::request_from_worker(req).await {
-        Ok(req) => app.handle(&req, &WorkersClock, &SystemRandom).await,
+        Ok(req) => {
+            let io = Io {
+                clock: &WorkersClock,
+                random: &SystemRandom,
+                http: &fetch::WorkersHttp,
+                log: &ConsoleLog,
+            };
+            app.handle(&req, &io).await
+        }
         Err(res) => res,
     };
     log(&serde_json::json!({

@@ -9,11 +9,7 @@ pub(crate) struct EnvSettings<'a>(pub &'a Env);
 
 impl Settings for EnvSettings<'_> {
     fn var(&self, name: &str) -> Option<String> {
-        self.0
-            .var(name)
-            .ok()
-            .map(|v| v.to_string())
-            .filter(|v| !v.is_empty())
+        self.0.var(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
     }
 
     fn secret(&self, name: &str) -> Option<SecretString> {

@@ -26,8 +26,8 @@ impl WebCryptoSigner {
 }
 
 fn subtle() -> Result<SubtleCrypto, SignError> {
-    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
-        .map_err(|_| SignError::KeyUnavailable)?;
+    let crypto =
+        Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).map_err(|_| SignError::KeyUnavailable)?;
     Ok(crypto.unchecked_into::<Crypto>().subtle())
 }
 
@@ -51,9 +51,7 @@ impl Signer for WebCryptoSigner {
         let promise = subtle()?
             .sign_with_str_and_u8_array(ALGORITHM, &key, message)
             .map_err(|_| SignError::Failed)?;
-        let signature = JsFuture::from(promise)
-            .await
-            .map_err(|_| SignError::Failed)?;
+        let signature = JsFuture::from(promise).await.map_err(|_| SignError::Failed)?;
         Ok(Uint8Array::new(&signature).to_vec())
     }
 }

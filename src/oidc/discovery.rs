@@ -58,13 +58,9 @@ mod tests {
     #[test]
     fn discovery_has_every_required_field_and_the_exact_issuer() {
         let issuer = Issuer::parse_origin("https://id.example.com").unwrap();
-        let doc: serde_json::Value =
-            serde_json::from_slice(&ProviderMetadata::new(&issuer).to_json()).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&ProviderMetadata::new(&issuer).to_json()).unwrap();
         assert_eq!(doc["issuer"], "https://id.example.com");
-        assert_eq!(
-            doc["jwks_uri"],
-            "https://id.example.com/.well-known/jwks.json"
-        );
+        assert_eq!(doc["jwks_uri"], "https://id.example.com/.well-known/jwks.json");
         assert_eq!(
             doc["authorization_endpoint"],
             "https://id.example.com/.oauth2/authorize"
@@ -74,10 +70,7 @@ mod tests {
             serde_json::json!(["RS256"])
         );
         for field in ["response_types_supported", "subject_types_supported"] {
-            assert!(
-                doc[field].as_array().is_some_and(|a| !a.is_empty()),
-                "{field}"
-            );
+            assert!(doc[field].as_array().is_some_and(|a| !a.is_empty()), "{field}");
         }
     }
 }

@@ -54,12 +54,7 @@ mod tests {
         for k in keys {
             assert_eq!(
                 (&k["kty"], &k["use"], &k["alg"], &k["e"]),
-                (
-                    &"RSA".into(),
-                    &"sig".into(),
-                    &"RS256".into(),
-                    &"AQAB".into()
-                )
+                (&"RSA".into(), &"sig".into(), &"RS256".into(), &"AQAB".into())
             );
         }
     }

@@ -29,11 +29,7 @@ pub fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> Stri
     // Serializing plain structs of strings and integers to JSON cannot fail.
     let h = serde_json::to_vec(header).unwrap_or_default();
     let c = serde_json::to_vec(claims).unwrap_or_default();
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(h),
-        URL_SAFE_NO_PAD.encode(c)
-    )
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(h), URL_SAFE_NO_PAD.encode(c))
 }
 
 /// Appends the signature to the signing input (RFC 7515 §7.1).

@@ -76,8 +76,7 @@ impl std::fmt::Debug for ProviderKey {
 impl ProviderKey {
     /// Parses a PEM PKCS#8 RSA private key and checks its size.
     pub fn from_pkcs8_pem(kid: Kid, pem: &str) -> Result<Self, KeyError> {
-        let private =
-            RsaPrivateKey::from_pkcs8_pem(pem.trim()).map_err(|_| KeyError::NotPkcs8Pem)?;
+        let private = RsaPrivateKey::from_pkcs8_pem(pem.trim()).map_err(|_| KeyError::NotPkcs8Pem)?;
         let bits = private.size() * 8;
         if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
             return Err(KeyError::BadSize { bits });

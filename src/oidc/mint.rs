@@ -202,34 +202,25 @@ mod tests {
 
     #[test]
     fn minted_token_has_the_documented_header_and_claims_and_verifies() {
-        let (clock, random) = (
-            FixedClock::at_secs(1_700_000_000),
-            CountingRandom::default(),
-        );
+        let (clock, random) = (FixedClock::at_secs(1_700_000_000), CountingRandom::default());
         let signer = jwt_signer();
         let token = block(signer.mint(&sub("alice"), &aud(), &clock, &random)).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(
             header,
             serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "test-1"})
         );
-        let claims: UpstreamClaims =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let claims: UpstreamClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         assert_eq!(claims.iss, "https://id.example.com");
-        assert_eq!(
-            (claims.sub.as_str(), claims.aud.as_str()),
-            ("alice", "upstream")
-        );
+        assert_eq!((claims.sub.as_str(), claims.aud.as_str()), ("alice", "upstream"));
         assert_eq!(
             (claims.iat, claims.nbf, claims.exp),
             (1_700_000_000, 1_700_000_000, 1_700_000_060)
         );
         assert_eq!(claims.jti.len(), 32);
-        let sig =
-            Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
+        let sig = Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
         let vk = VerifyingKey::<Sha256>::new(test_key().private_key().to_public_key());
         vk.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
             .unwrap();
@@ -309,16 +300,10 @@ mod tests {
             calls: Rc::clone(&calls),
         };
         let issuer = Issuer::parse_origin("https://id.example.com").unwrap();
-        (
-            JwtSigner::new(s, issuer, Kid::parse("k").unwrap()),
-            open,
-            calls,
-        )
+        (JwtSigner::new(s, issuer, Kid::parse("k").unwrap()), open, calls)
     }
 
-    fn poll_all<T>(
-        futs: &mut [std::pin::Pin<Box<dyn std::future::Future<Output = T> + '_>>],
-    ) -> Vec<Option<T>> {
+    fn poll_all<T>(futs: &mut [std::pin::Pin<Box<dyn std::future::Future<Output = T> + '_>>]) -> Vec<Option<T>> {
         let waker = futures_util::task::noop_waker();
         let mut cx = std::task::Context::from_waker(&waker);
         futs.iter_mut()
@@ -334,9 +319,7 @@ mod tests {
         let (clock, random) = (FixedClock::at_secs(1_000), CountingRandom::default());
         let (signer, open, calls) = gated(false);
         let (alice, aud) = (sub("alice"), aud());
-        let futs: Vec<_> = (0..10)
-            .map(|_| signer.mint(&alice, &aud, &clock, &random))
-            .collect();
+        let futs: Vec<_> = (0..10).map(|_| signer.mint(&alice, &aud, &clock, &random)).collect();
         open.set(true);
         let results = block(join_all(futs));
         assert!(results
@@ -351,8 +334,7 @@ mod tests {
         let (clock, random) = (FixedClock::at_secs(1_000), CountingRandom::default());
         let (signer, open, calls) = gated(true);
         let (alice, aud) = (sub("alice"), aud());
-        type MintFuture<'a> =
-            std::pin::Pin<Box<dyn std::future::Future<Output = Result<Token, SignError>> + 'a>>;
+        type MintFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Token, SignError>> + 'a>>;
         let mut futs: Vec<MintFuture<'_>> = (0..3)
             .map(|_| Box::pin(signer.mint(&alice, &aud, &clock, &random)) as _)
             .collect();

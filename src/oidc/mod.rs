@@ -2,7 +2,9 @@
 //! per-caller JWTs it mints for the upstream API.
 
 pub mod discovery;
+pub mod jwk;
 pub mod jwks;
+pub mod jws;
 pub mod jwt;
 pub mod keys;
 pub mod mint;

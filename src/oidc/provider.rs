@@ -24,10 +24,7 @@ pub struct Provider<'c, S> {
 impl<'c, S: Signer + 'static> Provider<'c, S> {
     pub fn new(config: &'c ProviderConfig, signer: S) -> Self {
         let discovery = ProviderMetadata::new(&config.issuer).to_json();
-        let jwks = PublishedJwks::new(
-            config.active.jwk(),
-            config.previous.as_ref().map(|k| k.jwk()),
-        );
+        let jwks = PublishedJwks::new(config.active.jwk(), config.previous.as_ref().map(|k| k.jwk()));
         let jwt_signer = JwtSigner::new(signer, config.issuer.clone(), config.active.kid().clone());
         Self {
             config,
@@ -40,10 +37,8 @@ impl<'c, S: Signer + 'static> Provider<'c, S> {
     /// `GET /.well-known/openid-configuration`.
     pub fn discovery(&self) -> Response<Body> {
         let mut res = web::json(StatusCode::OK, self.discovery.clone());
-        res.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(DISCOVERY_CACHE_CONTROL),
-        );
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(DISCOVERY_CACHE_CONTROL));
         res
     }
 
@@ -54,17 +49,10 @@ impl<'c, S: Signer + 'static> Provider<'c, S> {
             *r.status_mut() = StatusCode::NOT_MODIFIED;
             r
         } else {
-            web::with_body(
-                StatusCode::OK,
-                "application/jwk-set+json",
-                self.jwks.body.clone(),
-            )
+            web::with_body(StatusCode::OK, "application/jwk-set+json", self.jwks.body.clone())
         };
         let h = res.headers_mut();
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(JWKS_CACHE_CONTROL),
-        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(JWKS_CACHE_CONTROL));
         if let Ok(etag) = HeaderValue::from_str(&self.jwks.etag) {
             h.insert(header::ETAG, etag);
         }

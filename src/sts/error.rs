@@ -1,0 +1,62 @@
+//! STS errors and their one mapping to AWS wire codes and statuses.
+
+use http::StatusCode;
+
+/// Why an exchange failed. Reasons are for the caller and the log; none holds a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StsError {
+    #[error("the request must include the parameter {name}")]
+    MissingParameter { name: &'static str },
+    #[error("{reason}")]
+    InvalidAction { reason: String },
+    #[error("{reason}")]
+    Validation { reason: String },
+    #[error("{reason}")]
+    AccessDenied { reason: String },
+    #[error("{reason}")]
+    InvalidIdentityToken { reason: String },
+    #[error("token is expired")]
+    ExpiredToken,
+    #[error("{reason}")]
+    IdpRejectedClaim { reason: String },
+    #[error("{reason}")]
+    IdpCommunication { reason: String },
+    #[error("AssumeRoleWithWebIdentity is not enabled on this deployment (AUTH_AUDIENCE is not set)")]
+    NotImplemented,
+    #[error("{reason}")]
+    Misconfigured { reason: String },
+}
+
+impl StsError {
+    pub fn invalid_token(reason: impl Into<String>) -> Self {
+        Self::InvalidIdentityToken { reason: reason.into() }
+    }
+
+    pub fn validation(reason: impl Into<String>) -> Self {
+        Self::Validation { reason: reason.into() }
+    }
+
+    /// AWS's error code and HTTP status for this error: the only place they are chosen.
+    pub fn wire(&self) -> (&'static str, StatusCode) {
+        match self {
+            Self::MissingParameter { .. } => ("MissingParameter", StatusCode::BAD_REQUEST),
+            Self::InvalidAction { .. } => ("InvalidAction", StatusCode::BAD_REQUEST),
+            Self::Validation { .. } => ("ValidationError", StatusCode::BAD_REQUEST),
+            Self::AccessDenied { .. } => ("AccessDenied", StatusCode::FORBIDDEN),
+            Self::InvalidIdentityToken { .. } => ("InvalidIdentityToken", StatusCode::BAD_REQUEST),
+            Self::ExpiredToken => ("ExpiredTokenException", StatusCode::BAD_REQUEST),
+            Self::IdpRejectedClaim { .. } => ("IDPRejectedClaim", StatusCode::FORBIDDEN),
+            Self::IdpCommunication { .. } => ("IDPCommunicationError", StatusCode::BAD_REQUEST),
+            Self::NotImplemented => ("NotImplemented", StatusCode::NOT_IMPLEMENTED),
+            Self::Misconfigured { .. } => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// `Error/Type`: the server's fault or the sender's.
+    pub fn fault(&self) -> &'static str {
+        match self {
+            Self::Misconfigured { .. } => "Receiver",
+            _ => "Sender",
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Verifying the web identity token: an OpenID Connect ID token from a trusted issuer
+//! (OpenID Connect Core 1.0 §3.1.3.7, RFC 8725).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::identity::{Audience, Issuer, Subject};
+use crate::oidc::jws::{JwsError, UnverifiedJws};
+use crate::platform::{Clock, HttpClient};
+use crate::sts::error::StsError;
+use crate::sts::idp_keys::{IdpError, KeyCache};
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECS: u64 = 60;
+
+/// Whom the exchange trusts.
+#[derive(Debug, Clone)]
+pub struct TrustPolicy {
+    pub issuers: Vec<Issuer>,
+    pub audiences: Vec<Audience>,
+}
+
+/// An identity whose token passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedIdentity {
+    pub issuer: Issuer,
+    pub subject: Subject,
+    /// The accepted audience the token was issued for.
+    pub audience: Audience,
+}
+
+#[derive(Deserialize)]
+struct IssOnly {
+    iss: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    iss: Option<Value>,
+    sub: Option<Value>,
+    aud: Option<Value>,
+    azp: Option<Value>,
+    exp: Option<Value>,
+    iat: Option<Value>,
+    nbf: Option<Value>,
+}
+
+fn jws_error(e: JwsError) -> StsError {
+    StsError::invalid_token(e.to_string())
+}
+
+/// A NumericDate (RFC 7519 §2): a non-negative JSON number, fractions dropped.
+fn numeric_date(v: &Option<Value>, name: &str) -> Result<Option<u64>, StsError> {
+    match v {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f >= 0.0 && f.is_finite() => Ok(Some(f as u64)),
+            _ => Err(StsError::invalid_token(format!("claim {name} is not a valid date"))),
+        },
+        Some(_) => Err(StsError::invalid_token(format!("claim {name} is not a number"))),
+    }
+}
+
+/// Which trusted issuer the (still unverified) token claims to come from.
+pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> Result<&'p Issuer, StsError> {
+    let claims: IssOnly = serde_json::from_slice(jws.unverified_payload())
+        .map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
+    let Some(Value::String(iss)) = claims.iss else {
+        return Err(StsError::invalid_token("token has no iss claim"));
+    };
+    // §3.1.3.7 step 2: the issuer must match exactly.
+    policy
+        .issuers
+        .iter()
+        .find(|i| i.as_str() == iss)
+        .ok_or_else(|| StsError::invalid_token("token issuer is not trusted by this service"))
+}
+
+/// Verifies signature and claims; the keys come from `keys` (fetched as needed).
+pub async fn verify<H: HttpClient>(
+    token: &str,
+    policy: &TrustPolicy,
+    keys: &KeyCache,
+    http: &H,
+    clock: &dyn Clock,
+) -> Result<VerifiedIdentity, StsError> {
+    let jws = UnverifiedJws::parse(token).map_err(jws_error)?;
+    let issuer = claimed_issuer(&jws, policy)?;
+    let key = keys
+        .key(issuer, jws.header.kid.as_deref(), http, clock)
+        .await
+        .map_err(|e| match e {
+            IdpError::UnknownKid => StsError::invalid_token(e.to_string()),
+            other => StsError::IdpCommunication {
+                reason: other.to_string(),
+            },
+        })?;
+    // §3.1.3.7 step 6 / RFC 7515 §5.2: the signature, before any claim is trusted.
+    let payload = jws.verify(&key).map_err(jws_error)?;
+    let claims: Claims =
+        serde_json::from_slice(&payload).map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
+    check_claims(claims, issuer, policy, clock.now_secs())
+}
+
+fn check_claims(c: Claims, issuer: &Issuer, policy: &TrustPolicy, now: u64) -> Result<VerifiedIdentity, StsError> {
+    // Step 2: iss, now from the verified payload.
+    if c.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str()) {
+        return Err(StsError::invalid_token("token issuer is not trusted by this service"));
+    }
+    // Step 9: exp is required and must not have passed (with leeway).
+    let exp = numeric_date(&c.exp, "exp")?.ok_or_else(|| StsError::invalid_token("token has no exp claim"))?;
+    if now > exp.saturating_add(LEEWAY_SECS) {
+        return Err(StsError::ExpiredToken);
+    }
+    // Step 10: iat is required; one from the future is refused.
+    let iat = numeric_date(&c.iat, "iat")?.ok_or_else(|| StsError::invalid_token("token has no iat claim"))?;
+    if iat > now + LEEWAY_SECS {
+        return Err(StsError::invalid_token("token was issued in the future"));
+    }
+    // RFC 7519 §4.1.5: nbf.
+    if numeric_date(&c.nbf, "nbf")?.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+        return Err(StsError::invalid_token("token is not valid yet (nbf)"));
+    }
+    // Core §2: sub is required, at most 255 ASCII characters.
+    let sub = match &c.sub {
+        Some(Value::String(s)) => Subject::parse(s).ok_or_else(|| StsError::IdpRejectedClaim {
+            reason: "token sub claim is not usable".into(),
+        })?,
+        _ => return Err(StsError::invalid_token("token has no sub claim")),
+    };
+    // Steps 3-5: aud holds an accepted client id; with several audiences, azp must be one.
+    let auds: Vec<&str> = match &c.aud {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| StsError::invalid_token("aud claim is malformed"))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(StsError::invalid_token("token has no aud claim")),
+    };
+    let accepted = |s: &str| policy.audiences.iter().find(|a| a.as_str() == s);
+    let azp = match &c.azp {
+        None => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(StsError::invalid_token("azp claim is malformed")),
+    };
+    let audience = match azp {
+        Some(azp) => {
+            let a = accepted(azp).ok_or_else(|| StsError::IdpRejectedClaim {
+                reason: "token azp is not an accepted client".into(),
+            })?;
+            if !auds.contains(&azp) {
+                return Err(StsError::IdpRejectedClaim {
+                    reason: "token azp is not among its audiences".into(),
+                });
+            }
+            a
+        }
+        None if auds.len() > 1 => {
+            return Err(StsError::IdpRejectedClaim {
+                reason: "token has several audiences but no azp claim".into(),
+            })
+        }
+        None => auds
+            .iter()
+            .find_map(|a| accepted(a))
+            .ok_or_else(|| StsError::IdpRejectedClaim {
+                reason: "token audience is not accepted by this service".into(),
+            })?,
+    };
+    Ok(VerifiedIdentity {
+        issuer: issuer.clone(),
+        subject: sub,
+        audience: audience.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn policy() -> TrustPolicy {
+        TrustPolicy {
+            issuers: vec![Issuer::parse_trusted("https://idp.example").unwrap()],
+            audiences: vec![
+                Audience::parse("client-a").unwrap(),
+                Audience::parse("client-b").unwrap(),
+            ],
+        }
+    }
+
+    fn check(overrides: Value) -> Result<VerifiedIdentity, StsError> {
+        let mut claims =
+            json!({"iss": "https://idp.example", "sub": "alice", "aud": "client-a", "iat": NOW, "exp": NOW + 300});
+        for (k, v) in overrides.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        let c: Claims = serde_json::from_value(claims).unwrap();
+        let p = policy();
+        check_claims(c, &p.issuers[0], &p, NOW)
+    }
+
+    fn code(overrides: Value) -> &'static str {
+        check(overrides).unwrap_err().wire().0
+    }
+
+    #[test]
+    fn a_good_token_yields_the_identity() {
+        let id = check(json!({})).unwrap();
+        assert_eq!((id.subject.as_str(), id.audience.as_str()), ("alice", "client-a"));
+    }
+
+    #[test]
+    fn expiry_honours_the_leeway() {
+        assert!(check(json!({"exp": NOW - 59})).is_ok());
+        assert_eq!(code(json!({"exp": NOW - 61})), "ExpiredTokenException");
+        assert_eq!(code(json!({"exp": null})), "InvalidIdentityToken");
+        assert_eq!(code(json!({"exp": "soon"})), "InvalidIdentityToken");
+    }
+
+    #[test]
+    fn nbf_and_iat_in_the_future_are_refused() {
+        assert!(check(json!({"nbf": NOW + 59})).is_ok());
+        assert_eq!(code(json!({"nbf": NOW + 120})), "InvalidIdentityToken");
+        assert_eq!(code(json!({"iat": NOW + 120})), "InvalidIdentityToken");
+        assert_eq!(code(json!({"iat": null})), "InvalidIdentityToken");
+    }
+
+    #[test]
+    fn subject_and_issuer_are_required() {
+        assert_eq!(code(json!({"sub": null})), "InvalidIdentityToken");
+        assert_eq!(code(json!({"sub": ""})), "IDPRejectedClaim");
+        assert_eq!(code(json!({"iss": "https://idp.example/"})), "InvalidIdentityToken");
+    }
+
+    #[test]
+    fn audience_rules() {
+        assert_eq!(code(json!({"aud": "other"})), "IDPRejectedClaim");
+        assert_eq!(code(json!({"aud": null})), "InvalidIdentityToken");
+        assert_eq!(code(json!({"aud": []})), "InvalidIdentityToken");
+        assert!(check(json!({"aud": ["client-b"]})).is_ok());
+        assert_eq!(code(json!({"aud": ["client-a", "other"]})), "IDPRejectedClaim");
+        let id = check(json!({"aud": ["other", "client-b"], "azp": "client-b"})).unwrap();
+        assert_eq!(id.audience.as_str(), "client-b");
+        assert_eq!(
+            code(json!({"aud": ["client-a", "other"], "azp": "other"})),
+            "IDPRejectedClaim"
+        );
+        assert_eq!(code(json!({"aud": "client-a", "azp": "client-b"})), "IDPRejectedClaim");
+    }
+}

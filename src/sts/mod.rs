@@ -163,3 +163,223 @@ impl<'c> Sts<'c> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::sts_settings;
+    use crate::config::Config;
+    use crate::oidc::jwt::signing_input;
+    use crate::oidc::keys::tests::{test_key, TEST_KEY2_PEM};
+    use crate::oidc::keys::{Kid, ProviderKey};
+    use crate::oidc::signer::RsaSigner;
+    use crate::platform::{Clock, CountingRandom, FetchError, FixedClock, MemoryLog};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use futures_util::FutureExt;
+    use std::cell::{Cell, RefCell};
+
+    const ISSUER: &str = "https://idp.example";
+    const NOW: u64 = 1_800_000_000;
+
+    /// An identity provider answering from memory.
+    struct FakeIdp {
+        keys: RefCell<Vec<ProviderKey>>,
+        up: Cell<bool>,
+        fetches: Cell<u32>,
+        max_age: u64,
+    }
+
+    impl FakeIdp {
+        fn new(max_age: u64) -> Self {
+            Self { keys: RefCell::new(vec![test_key()]), up: Cell::new(true), fetches: Cell::new(0), max_age }
+        }
+    }
+
+    impl HttpClient for FakeIdp {
+        async fn fetch(&self, req: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, FetchError> {
+            if !self.up.get() {
+                return Err(FetchError::Network);
+            }
+            let body = match req.uri().path() {
+                "/.well-known/openid-configuration" => {
+                    serde_json::json!({"issuer": ISSUER, "jwks_uri": format!("{ISSUER}/jwks")})
+                }
+                "/jwks" => {
+                    self.fetches.set(self.fetches.get() + 1);
+                    serde_json::json!({"keys": self.keys.borrow().iter().map(|k| k.jwk().clone()).collect::<Vec<_>>()})
+                }
+                _ => return Ok(Response::builder().status(404).body(Vec::new()).unwrap()),
+            };
+            Ok(Response::builder()
+                .header("cache-control", format!("max-age={}", self.max_age))
+                .body(body.to_string().into_bytes())
+                .unwrap())
+        }
+    }
+
+    fn token(key: &ProviderKey, claims: serde_json::Value) -> String {
+        let header = serde_json::json!({"alg": "RS256", "kid": key.kid().as_str()});
+        let input = signing_input(&header, &claims);
+        let sig = RsaSigner::new(key).sign_now(input.as_bytes()).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    fn good_claims(now: u64) -> serde_json::Value {
+        serde_json::json!({"iss": ISSUER, "sub": "alice", "aud": "client-a", "iat": now, "exp": now + 300})
+    }
+
+    fn form(token: &str) -> Request<Vec<u8>> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("Action", "AssumeRoleWithWebIdentity")
+            .append_pair("Version", "2011-06-15")
+            .append_pair("RoleArn", "arn:aws:iam::000000000000:role/_default")
+            .append_pair("RoleSessionName", "test")
+            .append_pair("WebIdentityToken", token)
+            .finish();
+        Request::post("/.sts")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.into_bytes())
+            .unwrap()
+    }
+
+    struct Harness {
+        config: Config,
+        clock: FixedClock,
+        random: CountingRandom,
+        log: MemoryLog,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Self {
+                config: Config::from_settings(&sts_settings()),
+                clock: FixedClock::at_secs(NOW),
+                random: CountingRandom::default(),
+                log: MemoryLog::default(),
+            }
+        }
+
+        fn sts(&self) -> Sts<'_> {
+            let config = self.config.sts.as_ref().unwrap().as_ref().unwrap();
+            let keys = self.config.session_keys.as_ref().unwrap().as_ref().unwrap();
+            Sts::new(StsState::On { config, keys })
+        }
+
+        /// Runs one exchange and returns (status, body, AWS code if any).
+        fn exchange(&self, sts: &Sts<'_>, idp: &FakeIdp, token: &str) -> (u16, String) {
+            let io = Io { clock: &self.clock, random: &self.random, http: idp, log: &self.log };
+            let res = sts.handle(&form(token), &io).now_or_never().unwrap();
+            (res.status().as_u16(), String::from_utf8(res.body().as_bytes().to_vec()).unwrap())
+        }
+    }
+
+    fn code_of(body: &str) -> &str {
+        body.split("<Code>").nth(1).and_then(|s| s.split("</Code>").next()).unwrap_or("ok")
+    }
+
+    #[test]
+    fn a_good_token_yields_credentials_that_open_with_the_session_key() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(300));
+        let (status, body) = h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW)));
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("<SubjectFromWebIdentityToken>alice</SubjectFromWebIdentityToken>"));
+        assert!(body.contains("<Arn>arn:aws:sts::000000000000:assumed-role/_default/test</Arn>"));
+        assert!(body.contains("<Expiration>2027-01-15T09:00:00Z</Expiration>"), "{body}");
+        let session = body.split("<SessionToken>").nth(1).unwrap().split("</SessionToken>").next().unwrap();
+        let keys = h.config.session_keys.as_ref().unwrap().as_ref().unwrap();
+        let (claims, _) = keys.open(session, NOW).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.aud.as_str(), claims.exp), ("alice", "client-a", NOW + 3600));
+        assert!(body.contains(&format!("<AccessKeyId>{}</AccessKeyId>", claims.akid)));
+        let line = &h.log.0.borrow()[0];
+        assert_eq!(line["outcome"], "ok");
+        assert!(!line.to_string().contains("alice"), "subject must not be logged in clear");
+    }
+
+    #[test]
+    fn keys_are_cached_and_a_rotation_is_picked_up_at_once() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(300));
+        assert_eq!(h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW))).0, 200);
+        assert_eq!(h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW))).0, 200);
+        assert_eq!(idp.fetches.get(), 1);
+        let rotated = ProviderKey::from_pkcs8_pem(Kid::parse("rotated").unwrap(), TEST_KEY2_PEM).unwrap();
+        idp.keys.borrow_mut().push(ProviderKey::from_pkcs8_pem(Kid::parse("rotated").unwrap(), TEST_KEY2_PEM).unwrap());
+        h.clock.advance_secs(REFETCH_AFTER);
+        assert_eq!(h.exchange(&sts, &idp, &token(&rotated, good_claims(NOW))).0, 200);
+        assert_eq!(idp.fetches.get(), 2);
+    }
+
+    const REFETCH_AFTER: u64 = idp_keys::REFETCH_INTERVAL_SECS;
+
+    #[test]
+    fn unknown_kid_refetches_at_most_once_per_interval() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(300));
+        assert_eq!(h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW))).0, 200);
+        h.clock.advance_secs(REFETCH_AFTER);
+        let stranger = ProviderKey::from_pkcs8_pem(Kid::parse("stranger").unwrap(), TEST_KEY2_PEM).unwrap();
+        for _ in 0..5 {
+            let (status, body) = h.exchange(&sts, &idp, &token(&stranger, good_claims(NOW)));
+            assert_eq!((status, code_of(&body)), (400, "InvalidIdentityToken"));
+        }
+        assert_eq!(idp.fetches.get(), 2, "one initial fetch and one refetch, not one per request");
+    }
+
+    #[test]
+    fn cached_keys_outlive_an_idp_outage_for_the_grace_period_only() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(60));
+        assert_eq!(h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW))).0, 200);
+        idp.up.set(false);
+        h.clock.advance_secs(120);
+        let now = h.clock.now_secs();
+        assert_eq!(h.exchange(&sts, &idp, &token(&test_key(), good_claims(now))).0, 200);
+        h.clock.advance_secs(idp_keys::GRACE_SECS);
+        let now = h.clock.now_secs();
+        let (status, body) = h.exchange(&sts, &idp, &token(&test_key(), good_claims(now)));
+        assert_eq!((status, code_of(&body)), (400, "IDPCommunicationError"));
+    }
+
+    #[test]
+    fn an_unreachable_idp_without_cached_keys_is_a_communication_error() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(300));
+        idp.up.set(false);
+        let (status, body) = h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW)));
+        assert_eq!((status, code_of(&body)), (400, "IDPCommunicationError"));
+    }
+
+    #[test]
+    fn hostile_tokens_get_the_right_codes_and_never_appear_in_answers_or_logs() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(300));
+        let key = test_key();
+        let good = token(&key, good_claims(NOW));
+        let (head, rest) = good.split_once('.').unwrap();
+        let (_, sig) = rest.split_once('.').unwrap();
+        let tampered_payload = URL_SAFE_NO_PAD.encode(
+            serde_json::json!({"iss": ISSUER, "sub": "mallory", "aud": "client-a", "iat": NOW, "exp": NOW + 300})
+                .to_string(),
+        );
+        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), rest.split('.').next().unwrap());
+        let cases = [
+            (format!("{head}.{tampered_payload}.{sig}"), "InvalidIdentityToken"),
+            (none, "InvalidIdentityToken"),
+            (token(&key, serde_json::json!({"iss": "https://evil.example", "sub": "a", "aud": "client-a", "iat": NOW, "exp": NOW + 300})), "InvalidIdentityToken"),
+            (token(&key, serde_json::json!({"iss": ISSUER, "sub": "a", "aud": "client-z", "iat": NOW, "exp": NOW + 300})), "IDPRejectedClaim"),
+            (token(&key, serde_json::json!({"iss": ISSUER, "sub": "a", "aud": "client-a", "iat": NOW - 900, "exp": NOW - 61})), "ExpiredTokenException"),
+            ("not-a-token".to_owned(), "InvalidIdentityToken"),
+        ];
+        for (tok, want) in &cases {
+            let (_, body) = h.exchange(&sts, &idp, tok);
+            assert_eq!(code_of(&body), *want, "{body}");
+            assert!(!body.contains(tok.as_str()));
+        }
+        let logged = serde_json::to_string(&*h.log.0.borrow()).unwrap();
+        for (tok, _) in &cases {
+            assert!(!logged.contains(tok.as_str()));
+        }
+    }
+}

@@ -121,6 +121,10 @@ impl<'c> Sts<'c> {
             StsState::On { config, keys } => (*config, *keys),
         };
         let params = request::parse(req, config.max_duration_secs)?;
+        // For the log line only: which trusted issuer the token claims, before it is verified.
+        if let Ok(jws) = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret()) {
+            outcome.issuer = verify::claimed_issuer(&jws, &config.trust).ok().map(|i| i.as_str().to_owned());
+        }
         let identity = verify::verify(
             params.web_identity_token.expose_secret(),
             &config.trust,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -98,6 +99,8 @@ class Worker:
         raise RuntimeError(f"worker did not answer within {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
+        if getattr(self, "_final_log", None) is not None:
+            return self._final_log
         try:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
@@ -116,6 +119,14 @@ class Worker:
         return out
 
     def stop(self) -> None:
+        try:
+            self._stop_process()
+        finally:
+            if os.environ.get("E2E_KEEP_WORKDIRS") != "1" and self.dir.exists():
+                self._final_log = self.log()  # keep the log readable after the folder is gone
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _stop_process(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         try:

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 sys.path.insert(0, str(Path(__file__).parent))
-from keys import new_key  # noqa: E402
+from idp import TestIdP  # noqa: E402
+from keys import new_key, session_key_b64  # noqa: E402
 from workerd import ROOT, Worker, free_port  # noqa: E402
 
 N_LATENCY = 400
@@ -83,6 +84,8 @@ def main() -> None:
             print(f"one RS256 signature in workerd with {signer}: {per:.2f} ms "
                   f"(median of 15 requests signing 51 times minus 15 signing once, / 50)")
 
+    bench_sts(key)
+
     with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
         f.write(key.pem)
         f.flush()
@@ -93,6 +96,32 @@ def main() -> None:
     for _ in range(300):
         key.private.sign(b"header.payload", padding.PKCS1v15(), hashes.SHA256())
     print(f"one RS256 signature natively with OpenSSL (reference): {(time.perf_counter() - t) / 300 * 1000:.2f} ms")
+
+
+def bench_sts(key) -> None:
+    """AssumeRoleWithWebIdentity with the IdP's keys cached, against GET / in the same worker."""
+    with TestIdP(max_age=3600) as idp:
+        w = Worker(vars={"AUTH_ISSUER": idp.issuer, "AUTH_AUDIENCE": idp.audience},
+                   secrets={"SESSION_TOKEN_KEY": session_key_b64()})
+        with w:
+            s = requests.Session()
+            form = {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+                    "RoleArn": "arn:aws:iam::000000000000:role/_default", "RoleSessionName": "bench",
+                    "WebIdentityToken": idp.mint(), "DurationSeconds": "900"}
+            first = s.post(w.url + "/.sts", data=form, timeout=15)
+            first.raise_for_status()
+            token_len = len(first.text.split("<SessionToken>")[1].split("</SessionToken>")[0])
+            times = []
+            for _ in range(N_LATENCY // 2):
+                t = time.perf_counter()
+                s.post(w.url + "/.sts", data=form, timeout=15).raise_for_status()
+                times.append((time.perf_counter() - t) * 1000)
+            base = timed_gets(s, w.url + "/", N_LATENCY // 2)
+            b50, b99, x50, x99 = pct(base, 50), pct(base, 99), pct(times, 50), pct(times, 99)
+            print(f"STS exchange with cached IdP keys, {len(times)} sequential: p50 {x50:.2f} ms, p99 {x99:.2f} ms "
+                  f"(baseline GET /: p50 {b50:.2f} ms, p99 {b99:.2f} ms; ratio p50 {x50 / b50:.2f}x, "
+                  f"p99 {x99 / b99:.2f}x); IdP JWKS fetched {idp.count('/jwks')} time(s)")
+            print(f"session token length: {token_len} characters")
 
 
 if __name__ == "__main__":

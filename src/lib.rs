@@ -9,6 +9,7 @@
 //! | [`router`] | the request path: routes, methods, CORS, `HEAD` |
 //! | [`oidc`] | the OpenID provider: keys, discovery, JWKS, minting upstream JWTs; JOSE verification |
 //! | [`sts`] | the security token service: `AssumeRoleWithWebIdentity` at `/.sts` |
+//! | [`s3`] | the S3-compatible read path: SigV4 verification |
 //! | [`config`] | settings read once per isolate, typed errors |
 //! | [`identity`] | checked issuer, audience and subject strings |
 //! | [`secret`] | redacting containers for secrets |
@@ -23,6 +24,7 @@ pub mod identity;
 pub mod oidc;
 pub mod platform;
 pub mod router;
+pub mod s3;
 pub mod secret;
 pub mod service;
 pub mod sts;

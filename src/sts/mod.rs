@@ -123,7 +123,9 @@ impl<'c> Sts<'c> {
         let params = request::parse(req, config.max_duration_secs)?;
         // For the log line only: which trusted issuer the token claims, before it is verified.
         if let Ok(jws) = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret()) {
-            outcome.issuer = verify::claimed_issuer(&jws, &config.trust).ok().map(|i| i.as_str().to_owned());
+            outcome.issuer = verify::claimed_issuer(&jws, &config.trust)
+                .ok()
+                .map(|i| i.as_str().to_owned());
         }
         let identity = verify::verify(
             params.web_identity_token.expose_secret(),
@@ -196,7 +198,12 @@ mod tests {
 
     impl FakeIdp {
         fn new(max_age: u64) -> Self {
-            Self { keys: RefCell::new(vec![test_key()]), up: Cell::new(true), fetches: Cell::new(0), max_age }
+            Self {
+                keys: RefCell::new(vec![test_key()]),
+                up: Cell::new(true),
+                fetches: Cell::new(0),
+                max_age,
+            }
         }
     }
 
@@ -272,14 +279,25 @@ mod tests {
 
         /// Runs one exchange and returns (status, body, AWS code if any).
         fn exchange(&self, sts: &Sts<'_>, idp: &FakeIdp, token: &str) -> (u16, String) {
-            let io = Io { clock: &self.clock, random: &self.random, http: idp, log: &self.log };
+            let io = Io {
+                clock: &self.clock,
+                random: &self.random,
+                http: idp,
+                log: &self.log,
+            };
             let res = sts.handle(&form(token), &io).now_or_never().unwrap();
-            (res.status().as_u16(), String::from_utf8(res.body().as_bytes().to_vec()).unwrap())
+            (
+                res.status().as_u16(),
+                String::from_utf8(res.body().as_bytes().to_vec()).unwrap(),
+            )
         }
     }
 
     fn code_of(body: &str) -> &str {
-        body.split("<Code>").nth(1).and_then(|s| s.split("</Code>").next()).unwrap_or("ok")
+        body.split("<Code>")
+            .nth(1)
+            .and_then(|s| s.split("</Code>").next())
+            .unwrap_or("ok")
     }
 
     #[test]
@@ -291,14 +309,26 @@ mod tests {
         assert!(body.contains("<SubjectFromWebIdentityToken>alice</SubjectFromWebIdentityToken>"));
         assert!(body.contains("<Arn>arn:aws:sts::000000000000:assumed-role/_default/test</Arn>"));
         assert!(body.contains("<Expiration>2027-01-15T09:00:00Z</Expiration>"), "{body}");
-        let session = body.split("<SessionToken>").nth(1).unwrap().split("</SessionToken>").next().unwrap();
+        let session = body
+            .split("<SessionToken>")
+            .nth(1)
+            .unwrap()
+            .split("</SessionToken>")
+            .next()
+            .unwrap();
         let keys = h.config.session_keys.as_ref().unwrap().as_ref().unwrap();
         let (claims, _) = keys.open(session, NOW).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.aud.as_str(), claims.exp), ("alice", "client-a", NOW + 3600));
+        assert_eq!(
+            (claims.sub.as_str(), claims.aud.as_str(), claims.exp),
+            ("alice", "client-a", NOW + 3600)
+        );
         assert!(body.contains(&format!("<AccessKeyId>{}</AccessKeyId>", claims.akid)));
         let line = &h.log.0.borrow()[0];
         assert_eq!(line["outcome"], "ok");
-        assert!(!line.to_string().contains("alice"), "subject must not be logged in clear");
+        assert!(
+            !line.to_string().contains("alice"),
+            "subject must not be logged in clear"
+        );
     }
 
     #[test]
@@ -309,7 +339,9 @@ mod tests {
         assert_eq!(h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW))).0, 200);
         assert_eq!(idp.fetches.get(), 1);
         let rotated = ProviderKey::from_pkcs8_pem(Kid::parse("rotated").unwrap(), TEST_KEY2_PEM).unwrap();
-        idp.keys.borrow_mut().push(ProviderKey::from_pkcs8_pem(Kid::parse("rotated").unwrap(), TEST_KEY2_PEM).unwrap());
+        idp.keys
+            .borrow_mut()
+            .push(ProviderKey::from_pkcs8_pem(Kid::parse("rotated").unwrap(), TEST_KEY2_PEM).unwrap());
         h.clock.advance_secs(REFETCH_AFTER);
         assert_eq!(h.exchange(&sts, &idp, &token(&rotated, good_claims(NOW))).0, 200);
         assert_eq!(idp.fetches.get(), 2);
@@ -328,7 +360,11 @@ mod tests {
             let (status, body) = h.exchange(&sts, &idp, &token(&stranger, good_claims(NOW)));
             assert_eq!((status, code_of(&body)), (400, "InvalidIdentityToken"));
         }
-        assert_eq!(idp.fetches.get(), 2, "one initial fetch and one refetch, not one per request");
+        assert_eq!(
+            idp.fetches.get(),
+            2,
+            "one initial fetch and one refetch, not one per request"
+        );
     }
 
     #[test]
@@ -367,13 +403,35 @@ mod tests {
             serde_json::json!({"iss": ISSUER, "sub": "mallory", "aud": "client-a", "iat": NOW, "exp": NOW + 300})
                 .to_string(),
         );
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), rest.split('.').next().unwrap());
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            rest.split('.').next().unwrap()
+        );
         let cases = [
             (format!("{head}.{tampered_payload}.{sig}"), "InvalidIdentityToken"),
             (none, "InvalidIdentityToken"),
-            (token(&key, serde_json::json!({"iss": "https://evil.example", "sub": "a", "aud": "client-a", "iat": NOW, "exp": NOW + 300})), "InvalidIdentityToken"),
-            (token(&key, serde_json::json!({"iss": ISSUER, "sub": "a", "aud": "client-z", "iat": NOW, "exp": NOW + 300})), "IDPRejectedClaim"),
-            (token(&key, serde_json::json!({"iss": ISSUER, "sub": "a", "aud": "client-a", "iat": NOW - 900, "exp": NOW - 61})), "ExpiredTokenException"),
+            (
+                token(
+                    &key,
+                    serde_json::json!({"iss": "https://evil.example", "sub": "a", "aud": "client-a", "iat": NOW, "exp": NOW + 300}),
+                ),
+                "InvalidIdentityToken",
+            ),
+            (
+                token(
+                    &key,
+                    serde_json::json!({"iss": ISSUER, "sub": "a", "aud": "client-z", "iat": NOW, "exp": NOW + 300}),
+                ),
+                "IDPRejectedClaim",
+            ),
+            (
+                token(
+                    &key,
+                    serde_json::json!({"iss": ISSUER, "sub": "a", "aud": "client-a", "iat": NOW - 900, "exp": NOW - 61}),
+                ),
+                "ExpiredTokenException",
+            ),
             ("not-a-token".to_owned(), "InvalidIdentityToken"),
         ];
         for (tok, want) in &cases {

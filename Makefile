@@ -1,5 +1,5 @@
 # The two commands: `make dev` runs the worker locally, `make test` runs every test.
-.PHONY: dev test build setup bench clean
+.PHONY: dev test build setup bench keys clean
 
 dev:            ## install what is missing, generate dev keys, build, serve on 127.0.0.1:8787
 	scripts/dev.sh
@@ -18,6 +18,9 @@ bench:          ## measure size, cold start, latency and signing cost (prints nu
 	scripts/setup.sh --e2e
 	scripts/build.sh
 	.venv/bin/python tests/e2e/bench.py
+
+keys:           ## print a new OIDC key, kid and session key for GitHub secrets (ENVIRONMENT=production); writes nothing
+	@scripts/keys.sh $(if $(ENVIRONMENT),"$(ENVIRONMENT)")
 
 clean:
 	rm -rf build target .venv node_modules .wrangler

@@ -5,6 +5,7 @@
 #   wasm-bindgen-cli      exactly the wasm-bindgen version in Cargo.lock
 #   node_modules          wrangler, binaryen (wasm-opt), esbuild from package-lock.json
 #   .venv (with --e2e)    the end-to-end suite's Python packages, tests/e2e/requirements.txt
+#   cargo-audit (--e2e)   for the test command's `cargo audit` (latest, --locked)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKER_BUILD_VERSION=0.8.7
@@ -40,6 +41,11 @@ if [ ! -x node_modules/.bin/wrangler ] || [ "$(cat node_modules/.setup-stamp 2>/
   say "npm ci (wrangler, binaryen, esbuild)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > node_modules/.setup-stamp
+fi
+
+if [ "${1:-}" = "--e2e" ] && ! cargo audit --version >/dev/null 2>&1; then
+  say "installing cargo-audit"
+  cargo install cargo-audit --locked
 fi
 
 if [ "${1:-}" = "--e2e" ]; then

@@ -7,4 +7,12 @@ scripts/setup.sh
 scripts/dev-vars.sh
 scripts/build.sh
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
+# Seed the local R2 bucket (the embedded catalogue's sample products) once.
+if [ ! -f .wrangler/.sample-bucket-seeded ]; then
+  (cd dev/sample-bucket && find . -type f | sed 's|^\./||') | while read -r key; do
+    node_modules/.bin/wrangler r2 object put "oidc-sts-proxy-data/$key" --file "dev/sample-bucket/$key" --local >/dev/null
+    echo "dev: seeded local R2 object $key"
+  done
+  mkdir -p .wrangler && touch .wrangler/.sample-bucket-seeded
+fi
 exec node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" --show-interactive-dev-session=false

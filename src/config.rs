@@ -10,6 +10,7 @@ use crate::secret::SecretString;
 use crate::sts::seal::SessionKeys;
 use crate::sts::verify::TrustPolicy;
 use crate::sts::StsConfig;
+use crate::upstream::catalogue::Catalogue;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
 pub trait Settings {
@@ -60,6 +61,8 @@ pub struct Config {
     pub sts: Result<Option<StsConfig>, ConfigError>,
     /// `SESSION_TOKEN_KEY` (+ `SESSION_TOKEN_KEY_PREVIOUS`): seal and open session tokens.
     pub session_keys: Result<Option<SessionKeys>, ConfigError>,
+    /// `CATALOGUE`: the embedded catalogue for the S3 read path (JSON). Default: none (no products).
+    pub catalogue: Result<Option<Catalogue>, ConfigError>,
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
     /// Honoured only while the issuer is a loopback URL, so never in a deployment. Default: off.
     pub insecure_test_routes: bool,
@@ -78,10 +81,18 @@ impl Config {
                 because: "AUTH_AUDIENCE",
             });
         }
+        let catalogue = match settings.var("CATALOGUE") {
+            None => Ok(None),
+            Some(json) => Catalogue::parse(&json).map(Some).map_err(|_| ConfigError::Invalid {
+                setting: "CATALOGUE",
+                reason: "is not a valid catalogue (JSON)",
+            }),
+        };
         Self {
             provider,
             sts,
             session_keys,
+            catalogue,
             insecure_test_routes,
         }
     }
@@ -91,6 +102,7 @@ impl Config {
         let mut errors: Vec<&ConfigError> = self.provider.as_ref().err().into_iter().collect();
         errors.extend(self.sts.as_ref().err());
         errors.extend(self.session_keys.as_ref().err());
+        errors.extend(self.catalogue.as_ref().err());
         errors
     }
 }

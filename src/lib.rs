@@ -30,6 +30,7 @@ pub mod service;
 pub mod sts;
 pub mod testing;
 pub mod time;
+pub mod upstream;
 pub mod web;
 
 #[cfg(target_arch = "wasm32")]

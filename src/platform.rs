@@ -110,11 +110,39 @@ pub trait Log {
 }
 
 /// Everything a request handler may reach outside itself.
-pub struct Io<'a, H> {
+pub struct Io<'a, H, R = crate::s3::store::NoStore> {
     pub clock: &'a dyn Clock,
     pub random: &'a dyn Random,
     pub http: &'a H,
     pub log: &'a dyn Log,
+    /// The object store (the R2 binding on Workers).
+    pub store: &'a R,
+}
+
+impl<'a, H> Io<'a, H> {
+    /// I/O without an object store.
+    pub fn new(clock: &'a dyn Clock, random: &'a dyn Random, http: &'a H, log: &'a dyn Log) -> Self {
+        Io {
+            clock,
+            random,
+            http,
+            log,
+            store: &crate::s3::store::NoStore,
+        }
+    }
+}
+
+impl<'a, H, R> Io<'a, H, R> {
+    /// The same I/O with `store` as the object store.
+    pub fn with_store<S>(self, store: &'a S) -> Io<'a, H, S> {
+        Io {
+            clock: self.clock,
+            random: self.random,
+            http: self.http,
+            log: self.log,
+            store,
+        }
+    }
 }
 
 /// An `HttpClient` for code paths that must not make requests.

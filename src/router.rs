@@ -12,6 +12,8 @@ use crate::oidc::keys::ProviderKey;
 use crate::oidc::provider::Provider;
 use crate::oidc::signer::{RsaSigner, Signer};
 use crate::platform::{HttpClient, Io};
+use crate::s3::service::{Dispatch, S3Service};
+use crate::s3::store::ObjectStore;
 use crate::service::{FeatureState, Features, ServiceInfo};
 use crate::sts::{Sts, StsState, STS_PATH};
 use crate::testing;
@@ -65,6 +67,7 @@ pub enum ProviderState<'c, S> {
 pub struct App<'c, S> {
     provider: ProviderState<'c, S>,
     sts: Sts<'c>,
+    s3: S3Service<'c>,
     /// Present only when `INSECURE_TEST_ROUTES` is honoured.
     test_rsa_signer: Option<RsaSigner>,
 }
@@ -89,9 +92,14 @@ impl<'c, S: Signer + 'static> App<'c, S> {
                 StsState::Misconfigured("the STS is misconfigured: SESSION_TOKEN_KEY is not set".into())
             }
         };
+        let s3 = S3Service {
+            catalogue: config.catalogue.as_ref().ok().and_then(Option::as_ref),
+            session_keys: config.session_keys.as_ref().ok().and_then(Option::as_ref),
+        };
         Self {
             provider,
             sts: Sts::new(sts_state),
+            s3,
             test_rsa_signer,
         }
     }
@@ -131,8 +139,22 @@ impl<'c, S: Signer + 'static> App<'c, S> {
     }
 
     /// Answers one request.
-    pub async fn handle<H: HttpClient>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H>) -> Response<Body> {
+    pub async fn handle<H: HttpClient, R: ObjectStore>(
+        &self,
+        req: &Request<Vec<u8>>,
+        io: &Io<'_, H, R>,
+    ) -> Response<Body> {
         let route = self.effective_route(Route::of(req.uri().path()));
+        // Everything that is not one of our routes and not a dot path is S3 (path style).
+        if route == Route::NotFound && !req.uri().path().starts_with("/.") {
+            if let Dispatch::Answered(mut res) = self.s3.handle(req, io).await {
+                if req.method() == Method::HEAD {
+                    res = web::into_head(res);
+                }
+                web::add_cors(&mut res);
+                return res;
+            }
+        }
         let methods = route.methods();
         let method = req.method();
         let mut res = if route == Route::NotFound {
@@ -162,7 +184,12 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         }
     }
 
-    async fn dispatch<H: HttpClient>(&self, route: Route, req: &Request<Vec<u8>>, io: &Io<'_, H>) -> Response<Body> {
+    async fn dispatch<H: HttpClient, R>(
+        &self,
+        route: Route,
+        req: &Request<Vec<u8>>,
+        io: &Io<'_, H, R>,
+    ) -> Response<Body> {
         match route {
             Route::Service => return web::json(StatusCode::OK, self.service_info().to_json()),
             Route::Sts => return self.sts.handle(req, io).await,
@@ -223,12 +250,7 @@ mod tests {
             CountingRandom::default(),
             MemoryLog::default(),
         );
-        let io = Io {
-            clock: &clock,
-            random: &random,
-            http: &NoHttp,
-            log: &log,
-        };
+        let io = Io::new(&clock, &random, &NoHttp, &log);
         app.handle(&req, &io).now_or_never().unwrap()
     }
 

@@ -64,8 +64,10 @@ pub async fn sign<S: Signer + 'static>(
     web::json(StatusCode::OK, body.to_string().into_bytes())
 }
 
-/// `GET /.test/mint?sub=<subject>`: a token from the provider's `JwtSigner` for the
-/// configured upstream audience, and how many signatures the signer has made so far.
+/// `GET /.test/mint?sub=<subject>[&aud=<audience>]`: a token from the provider's `JwtSigner`
+/// for `aud` (default: the configured upstream audience), and how many signatures the signer
+/// has made so far. Under `make dev` this is the local IdP: `/.sts` trusts the worker's own
+/// issuer there, so a minted token buys S3 credentials.
 pub async fn mint<S: Signer + 'static>(
     req: &Request<Vec<u8>>,
     provider: &Provider<'_, S>,

@@ -4,18 +4,41 @@
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
 
-/// A response body. Later routes add streaming variants the adapter passes through.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A response body.
+#[derive(Debug, Default)]
 pub enum Body {
     #[default]
     Empty,
     Full(Vec<u8>),
+    /// A body streamed through from a backend without buffering. The handle is the
+    /// adapter's own stream type (a `ReadableStream` on Workers); the core only moves it.
+    Stream(StreamBody),
+}
+
+/// An opaque, adapter-owned stream (see [`Body::Stream`]).
+pub struct StreamBody(pub Box<dyn std::any::Any>);
+
+impl std::fmt::Debug for StreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamBody")
+    }
+}
+
+impl PartialEq for Body {
+    /// Streams are never equal (their content is not known); other bodies by their bytes.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Body::Stream(_), _) | (_, Body::Stream(_)) => false,
+            (a, b) => a.as_bytes() == b.as_bytes(),
+        }
+    }
 }
 
 impl Body {
+    /// Length of a buffered body; 0 for a stream (whose length travels in `Content-Length`).
     pub fn len(&self) -> usize {
         match self {
-            Body::Empty => 0,
+            Body::Empty | Body::Stream(_) => 0,
             Body::Full(b) => b.len(),
         }
     }
@@ -24,9 +47,10 @@ impl Body {
         self.len() == 0
     }
 
+    /// The bytes of a buffered body; empty for a stream.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Body::Empty => &[],
+            Body::Empty | Body::Stream(_) => &[],
             Body::Full(b) => b,
         }
     }

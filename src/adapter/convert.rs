@@ -64,5 +64,10 @@ pub(crate) fn response_to_worker(res: http::Response<Body>) -> worker::Result<Re
     Ok(match body {
         Body::Empty => builder.empty(),
         Body::Full(bytes) => builder.fixed(bytes),
+        // The only streams the core carries are the adapter's own `ResponseBody`s.
+        Body::Stream(stream) => match stream.0.downcast::<worker::ResponseBody>() {
+            Ok(body) => builder.body(*body),
+            Err(_) => builder.empty(),
+        },
     })
 }

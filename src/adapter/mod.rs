@@ -4,6 +4,7 @@
 
 mod convert;
 mod fetch;
+mod r2;
 mod settings;
 mod webcrypto;
 
@@ -68,19 +69,41 @@ pub(crate) fn log(line: &serde_json::Value) {
     worker::console_log!("{line}");
 }
 
+/// `PUT /.test/r2/{key}`: writes the body into the R2 binding, for the end-to-end suite to
+/// seed objects. Served only under the same rule as the other insecure test routes.
+async fn test_r2_put(mut req: Request, env: &Env) -> worker::Result<Response> {
+    let path = req.path();
+    let raw_key = path.trim_start_matches("/.test/r2/");
+    let key = crate::s3::sigv4::percent_decode(raw_key).and_then(|k| String::from_utf8(k).ok());
+    let Some(key) = key.filter(|k| !k.is_empty()) else {
+        return Response::error("bad key", 400);
+    };
+    let body = req.bytes().await?;
+    let bucket = env.bucket("DATA")?;
+    let mut put = bucket.put(key, body);
+    if let Some(ct) = req.headers().get("content-type")? {
+        put = put.http_metadata(worker::HttpMetadata {
+            content_type: Some(ct),
+            ..Default::default()
+        });
+    }
+    put.execute().await?;
+    Response::empty().map(|r| r.with_status(204))
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
+    if config(&env).insecure_test_routes && req.method() == worker::Method::Put && req.path().starts_with("/.test/r2/")
+    {
+        return test_r2_put(req, &env).await;
+    }
     let app = app(&env);
     let (method, path) = (req.method().to_string(), req.path());
     let res = match convert::request_from_worker(req).await {
         Ok(req) => {
-            let io = Io {
-                clock: &WorkersClock,
-                random: &SystemRandom,
-                http: &fetch::WorkersHttp,
-                log: &ConsoleLog,
-            };
+            let store = r2::R2Store(env.bucket("DATA").ok());
+            let io = Io::new(&WorkersClock, &SystemRandom, &fetch::WorkersHttp, &ConsoleLog).with_store(&store);
             app.handle(&req, &io).await
         }
         Err(res) => res,

@@ -9,7 +9,11 @@ pub(crate) struct EnvSettings<'a>(pub &'a Env);
 
 impl Settings for EnvSettings<'_> {
     fn var(&self, name: &str) -> Option<String> {
-        self.0.var(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+        match self.0.var(name) {
+            Ok(v) => Some(v.to_string()).filter(|v| !v.is_empty()),
+            // A JSON object in [vars] arrives as an object, not a string.
+            Err(_) => self.0.object_var::<serde_json::Value>(name).ok().map(|v| v.to_string()),
+        }
     }
 
     fn secret(&self, name: &str) -> Option<SecretString> {

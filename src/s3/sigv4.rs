@@ -48,6 +48,7 @@
 //!   `UNSIGNED-PAYLOAD` unless they signed an `x-amz-content-sha256` header. The hash is not
 //!   compared with a body: the read path takes none.
 
+use crate::s3::error::S3Code;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue, Method};
 use sha2::{Digest, Sha256};
@@ -159,35 +160,40 @@ pub enum SigV4Error {
 
 impl SigV4Error {
     /// S3's error code for this error: the only place it is chosen.
-    pub fn s3_code(&self) -> &'static str {
+    pub fn code(&self) -> S3Code {
         let by_location = |presigned: bool| {
             if presigned {
-                "AuthorizationQueryParametersError"
+                S3Code::AuthorizationQueryParametersError
             } else {
-                "InvalidArgument"
+                S3Code::InvalidArgument
             }
         };
         match self {
-            Self::UnsupportedAlgorithm { presigned: false } => "InvalidRequest",
-            Self::UnsupportedAlgorithm { presigned: true } => "AuthorizationQueryParametersError",
-            Self::ConflictingAuth => "InvalidArgument",
+            Self::UnsupportedAlgorithm { presigned: false } => S3Code::InvalidRequest,
+            Self::UnsupportedAlgorithm { presigned: true } => S3Code::AuthorizationQueryParametersError,
+            Self::ConflictingAuth => S3Code::InvalidArgument,
             Self::Malformed { presigned, .. }
             | Self::WrongService { presigned, .. }
             | Self::InvalidRegion { presigned }
             | Self::ScopeDateMismatch { presigned }
             | Self::HostNotSigned { presigned } => by_location(*presigned),
-            Self::InvalidDate { presigned: false } => "AccessDenied",
-            Self::InvalidDate { presigned: true } => "AuthorizationQueryParametersError",
-            Self::ExpiresOutOfRange { .. } => "AuthorizationQueryParametersError",
-            Self::MissingContentSha256 => "InvalidRequest",
-            Self::InvalidContentSha256 | Self::InvalidPercentEncoding { .. } => "InvalidArgument",
+            Self::InvalidDate { presigned: false } => S3Code::AccessDenied,
+            Self::InvalidDate { presigned: true } => S3Code::AuthorizationQueryParametersError,
+            Self::ExpiresOutOfRange { .. } => S3Code::AuthorizationQueryParametersError,
+            Self::MissingContentSha256 => S3Code::InvalidRequest,
+            Self::InvalidContentSha256 | Self::InvalidPercentEncoding { .. } => S3Code::InvalidArgument,
             Self::SignedHeaderMissing { .. } | Self::SignedHeaderNotUtf8 { .. } | Self::SignatureMismatch => {
-                "SignatureDoesNotMatch"
+                S3Code::SignatureDoesNotMatch
             }
-            Self::RequestTimeTooSkewed { .. } => "RequestTimeTooSkewed",
-            Self::Expired { .. } => "AccessDenied",
-            Self::AccessKeyMismatch => "InvalidAccessKeyId",
+            Self::RequestTimeTooSkewed { .. } => S3Code::RequestTimeTooSkewed,
+            Self::Expired { .. } => S3Code::AccessDenied,
+            Self::AccessKeyMismatch => S3Code::InvalidAccessKeyId,
         }
+    }
+
+    /// The code as S3 writes it.
+    pub fn s3_code(&self) -> &'static str {
+        self.code().wire().0
     }
 }
 

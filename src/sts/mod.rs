@@ -81,7 +81,7 @@ impl<'c> Sts<'c> {
     }
 
     /// Answers one request to `/.sts` and logs one line about it.
-    pub async fn handle<H: HttpClient>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H>) -> Response<Body> {
+    pub async fn handle<H: HttpClient, R>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Response<Body> {
         let started = io.clock.now_millis();
         let request_id = credentials::request_id(io.random);
         let mut outcome = Outcome::default();
@@ -108,10 +108,10 @@ impl<'c> Sts<'c> {
         }
     }
 
-    async fn exchange<H: HttpClient>(
+    async fn exchange<H: HttpClient, R>(
         &self,
         req: &Request<Vec<u8>>,
-        io: &Io<'_, H>,
+        io: &Io<'_, H, R>,
         request_id: &str,
         outcome: &mut Outcome,
     ) -> Result<Response<Body>, StsError> {
@@ -279,12 +279,7 @@ mod tests {
 
         /// Runs one exchange and returns (status, body, AWS code if any).
         fn exchange(&self, sts: &Sts<'_>, idp: &FakeIdp, token: &str) -> (u16, String) {
-            let io = Io {
-                clock: &self.clock,
-                random: &self.random,
-                http: idp,
-                log: &self.log,
-            };
+            let io = Io::new(&self.clock, &self.random, idp, &self.log);
             let res = sts.handle(&form(token), &io).now_or_never().unwrap();
             (
                 res.status().as_u16(),

@@ -1,0 +1,185 @@
+//! Who is asking: anonymous, or the holder of credentials issued by `/.sts`.
+//!
+//! A signed request must carry the session token (`x-amz-security-token` or
+//! `X-Amz-Security-Token`): it is opened with the sealing key(s) — its AES-GCM tag proves
+//! we issued it — and yields the secret access key that the SigV4 signature is then
+//! checked with. Credentials past their expiry fail with `ExpiredToken`, presigned URLs
+//! included, whatever their `X-Amz-Expires`.
+
+use http::Request;
+
+use crate::s3::error::{S3Code, S3Error};
+use crate::s3::sigv4::{self, SigV4Error};
+use crate::sts::seal::{OpenError, SessionClaims, SessionKeys};
+
+/// The caller of an S3 request.
+#[derive(Debug)]
+pub enum Principal {
+    Anonymous,
+    /// Opened and signature-verified session credentials.
+    Session(SessionClaims),
+}
+
+impl Principal {
+    /// The subject the upstream API is told about; `None` for anonymous callers.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Session(c) => Some(&c.sub),
+        }
+    }
+}
+
+fn sig_error(e: SigV4Error) -> S3Error {
+    S3Error::new(e.code(), e.to_string())
+}
+
+/// Authenticates `req` at `now` (seconds). `keys` is `None` when this deployment seals no
+/// session tokens, so no signed request can be valid.
+pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64) -> Result<Principal, S3Error> {
+    let (method, path, query, headers) = (req.method(), req.uri().path(), req.uri().query(), req.headers());
+    let Some(signed) = sigv4::parse_auth(method, path, query, headers).map_err(sig_error)? else {
+        return Ok(Principal::Anonymous);
+    };
+    let Some(token) = signed.security_token() else {
+        return Err(S3Error::new(
+            S3Code::InvalidAccessKeyId,
+            "only temporary credentials from /.sts are accepted, and they need their session token",
+        ));
+    };
+    let keys = keys.ok_or_else(|| S3Error::new(S3Code::InvalidToken, "this deployment issues no session tokens"))?;
+    let (claims, _) = keys.open(token, now).map_err(|e| match e {
+        OpenError::Expired => S3Error::new(S3Code::ExpiredToken, "The provided token has expired."),
+        other => S3Error::new(
+            S3Code::InvalidToken,
+            format!("The provided token is malformed or otherwise invalid: {other}"),
+        ),
+    })?;
+    signed.check_access_key_id(&claims.akid).map_err(sig_error)?;
+    sigv4::verify(&signed, method, path, query, headers, &claims.secret, now).map_err(sig_error)?;
+    Ok(Principal::Session(claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::CountingRandom;
+    use crate::s3::sigv4::{signature, signing_key, string_to_sign};
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const NOW: u64 = 1_800_000_000;
+    const AMZ_DATE: &str = "20270115T080000Z"; // NOW
+
+    fn keys() -> SessionKeys {
+        SessionKeys::new(KEY, None).unwrap()
+    }
+
+    fn session(exp: u64) -> (SessionClaims, String) {
+        let claims = SessionClaims {
+            sub: "alice".into(),
+            iss: "https://idp.example".into(),
+            aud: "client".into(),
+            role: "_default".into(),
+            akid: "ASIAEXAMPLEEXAMPLE00".into(),
+            secret: "secretsecretsecretsecretsecretsecret0000".into(),
+            exp,
+            scope: None,
+        };
+        let token = keys().seal(&claims, &CountingRandom::default());
+        (claims, token)
+    }
+
+    /// Signs a GET the way a client does, with our own canonicalisation.
+    fn signed_get(path: &str, akid: &str, secret: &str, token: &str) -> Request<Vec<u8>> {
+        let unsigned = Request::get(path)
+            .header("host", "127.0.0.1:8787")
+            .header("x-amz-date", AMZ_DATE)
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .header("x-amz-security-token", token)
+            .header(
+                "authorization",
+                format!(
+                    "AWS4-HMAC-SHA256 Credential={akid}/20270115/us-east-1/s3/aws4_request, \
+                     SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature={}",
+                    "0".repeat(64)
+                ),
+            )
+            .body(Vec::new())
+            .unwrap();
+        let parsed = sigv4::parse_auth(unsigned.method(), path, None, unsigned.headers())
+            .unwrap()
+            .unwrap();
+        let canonical = sigv4::canonical_request(
+            &parsed,
+            unsigned.method(),
+            path,
+            None,
+            unsigned.headers(),
+            "UNSIGNED-PAYLOAD",
+        )
+        .unwrap();
+        let key = signing_key(secret, "20270115", "us-east-1", "s3");
+        let sig = hex::encode(signature(&key, &string_to_sign(&parsed, &canonical)));
+        let (mut parts, body) = unsigned.into_parts();
+        let auth = parts.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace(&"0".repeat(64), &sig);
+        parts.headers.insert("authorization", auth.parse().unwrap());
+        Request::from_parts(parts, body)
+    }
+
+    #[test]
+    fn no_credentials_is_anonymous() {
+        let req = Request::get("/acct/p/k").body(Vec::new()).unwrap();
+        assert!(matches!(
+            authenticate(&req, Some(&keys()), NOW).unwrap(),
+            Principal::Anonymous
+        ));
+    }
+
+    #[test]
+    fn a_correctly_signed_request_with_its_token_is_the_session_subject() {
+        let (claims, token) = session(NOW + 600);
+        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let who = authenticate(&req, Some(&keys()), NOW).unwrap();
+        assert_eq!(who.subject(), Some("alice"));
+    }
+
+    #[test]
+    fn expired_tampered_and_mismatched_credentials_get_s3_codes() {
+        let (claims, token) = session(NOW + 600);
+        let code = |req: &Request<Vec<u8>>, now| authenticate(req, Some(&keys()), now).unwrap_err().code;
+        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        assert_eq!(code(&req, NOW + 600), S3Code::ExpiredToken);
+        let mut bad = token.clone().into_bytes();
+        bad[10] = if bad[10] == b'A' { b'B' } else { b'A' };
+        let req = signed_get(
+            "/acct/p/k",
+            &claims.akid,
+            &claims.secret,
+            std::str::from_utf8(&bad).unwrap(),
+        );
+        assert_eq!(code(&req, NOW), S3Code::InvalidToken);
+        let req = signed_get("/acct/p/k", "ASIAOTHEROTHEROTHER0", &claims.secret, &token);
+        assert_eq!(code(&req, NOW), S3Code::InvalidAccessKeyId);
+        let req = signed_get("/acct/p/k", &claims.akid, "wrong-secret", &token);
+        assert_eq!(code(&req, NOW), S3Code::SignatureDoesNotMatch);
+        assert_eq!(code(&req, NOW + 3600), S3Code::ExpiredToken);
+        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        assert_eq!(code(&req, NOW - 1000), S3Code::RequestTimeTooSkewed);
+    }
+
+    #[test]
+    fn a_signature_without_a_session_token_is_refused() {
+        let (claims, token) = session(NOW + 600);
+        let mut req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        req.headers_mut().remove("x-amz-security-token");
+        assert_eq!(
+            authenticate(&req, Some(&keys()), NOW).unwrap_err().code,
+            S3Code::InvalidAccessKeyId
+        );
+        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        assert_eq!(authenticate(&req, None, NOW).unwrap_err().code, S3Code::InvalidToken);
+    }
+}

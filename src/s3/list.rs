@@ -1,0 +1,497 @@
+//! S3 listing documents: ListObjectsV2 and ListObjects (v1) `ListBucketResult`, and
+//! GetBucketLocation's `LocationConstraint`, in namespace
+//! `http://s3.amazonaws.com/doc/2006-03-01/`.
+//!
+//! Element names and order follow real S3 responses (botocore's rest-xml parser matches
+//! by element name, so order is for other clients): `Name`, `Prefix`, then the cursor
+//! elements, `KeyCount` (v2), `MaxKeys`, `Delimiter`, `EncodingType`, `IsTruncated`,
+//! `Contents` (`Key`, `LastModified`, `ETag`, `Size`, `StorageClass`), `CommonPrefixes`.
+//!
+//! With `encoding-type=url`, the fields S3 encodes (`Key`, `Prefix`, `Delimiter`,
+//! `StartAfter`, `CommonPrefixes/Prefix`, `Marker`, `NextMarker`) are percent-encoded:
+//! every byte outside `A-Z a-z 0-9 - _ . ~ /` becomes `%XX`. `+` is always encoded, so
+//! botocore's `unquote_plus` gets the key back exactly.
+//!
+//! Continuation tokens are base64url (no padding) of the last key returned. They are not
+//! signed or sealed: a token only moves the cursor within a listing the caller is already
+//! allowed to make, so forging one reveals nothing a `start-after` would not.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use crate::s3::error::{S3Code, S3Error};
+use crate::s3::route::{ListParams, ListV1Params, ListV2Params};
+use crate::sts::response::xml_escape;
+
+/// The S3 XML namespace.
+pub const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// One object in a listing page, under its S3 key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    pub key: String,
+    pub size: u64,
+    /// With its quotes, as in the `ETag` header.
+    pub etag: String,
+    pub last_modified_secs: u64,
+}
+
+/// The continuation token for a page that ended at `last_key`.
+pub fn encode_token(last_key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(last_key.as_bytes())
+}
+
+/// The last key of the previous page, from a continuation token.
+pub fn decode_token(token: &str) -> Result<String, S3Error> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect"))
+}
+
+/// Splits entries under `prefix` into contents and `CommonPrefixes`: a key with `delimiter`
+/// after the prefix rolls up into `prefix` + everything up to and including the first
+/// delimiter (S3's ListObjects semantics). Keys outside `prefix` are dropped; an empty or
+/// absent delimiter groups nothing. Order is kept; prefixes are de-duplicated.
+pub fn delimit(entries: Vec<ListEntry>, prefix: &str, delimiter: Option<&str>) -> (Vec<ListEntry>, Vec<String>) {
+    let delimiter = delimiter.filter(|d| !d.is_empty());
+    let mut contents = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    for entry in entries {
+        let Some(after) = entry.key.strip_prefix(prefix) else {
+            continue;
+        };
+        match delimiter.and_then(|d| after.find(d).map(|i| i + d.len())) {
+            Some(end) => {
+                let common = &entry.key[..prefix.len() + end];
+                if !prefixes.iter().any(|p| p == common) {
+                    prefixes.push(common.to_owned());
+                }
+            }
+            None => contents.push(entry),
+        }
+    }
+    (contents, prefixes)
+}
+
+/// S3's timestamp form: ISO 8601 UTC with milliseconds, `2026-11-23T10:00:00.000Z`.
+pub fn s3_timestamp(secs: u64) -> String {
+    let s = crate::time::iso8601(secs);
+    match s.strip_suffix('Z') {
+        Some(base) => format!("{base}.000Z"),
+        None => s,
+    }
+}
+
+/// Percent-encoding for `encoding-type=url`: unreserved characters and `/` kept.
+pub fn url_encode(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
+/// Writes `<name>value</name>`, encoding the value for the listing's encoding type.
+struct Writer {
+    out: String,
+    encode: bool,
+}
+
+impl Writer {
+    fn new(encode: bool) -> Self {
+        let mut out = String::from(XML_DECL);
+        out.push_str(&format!("<ListBucketResult xmlns=\"{NAMESPACE}\">"));
+        Self { out, encode }
+    }
+
+    /// A plain text element.
+    fn text(&mut self, name: &str, value: &str) {
+        self.out.push_str(&format!("<{name}>{}</{name}>", xml_escape(value)));
+    }
+
+    /// An element whose value S3 url-encodes under `encoding-type=url`.
+    fn field(&mut self, name: &str, value: &str) {
+        if self.encode {
+            self.text(name, &url_encode(value));
+        } else {
+            self.text(name, value);
+        }
+    }
+
+    fn head(&mut self, params: &ListParams) {
+        if let Some(d) = &params.delimiter {
+            self.field("Delimiter", d);
+        }
+        if self.encode {
+            self.text("EncodingType", "url");
+        }
+    }
+
+    fn body(mut self, entries: &[ListEntry], prefixes: &[String]) -> String {
+        for e in entries {
+            self.out.push_str("<Contents>");
+            self.field("Key", &e.key);
+            self.text("LastModified", &s3_timestamp(e.last_modified_secs));
+            self.text("ETag", &e.etag);
+            self.text("Size", &e.size.to_string());
+            self.text("StorageClass", "STANDARD");
+            self.out.push_str("</Contents>");
+        }
+        for p in prefixes {
+            self.out.push_str("<CommonPrefixes>");
+            self.field("Prefix", p);
+            self.out.push_str("</CommonPrefixes>");
+        }
+        self.out.push_str("</ListBucketResult>\n");
+        self.out
+    }
+}
+
+/// The ListObjectsV2 document for one page. `next_token` present means the listing is
+/// truncated (`IsTruncated` true, `NextContinuationToken` set).
+pub fn list_v2_xml(
+    bucket: &str,
+    params: &ListV2Params,
+    entries: &[ListEntry],
+    prefixes: &[String],
+    next_token: Option<&str>,
+) -> String {
+    let common = &params.common;
+    let mut w = Writer::new(common.encoding_url);
+    w.text("Name", bucket);
+    w.field("Prefix", &common.prefix);
+    if let Some(t) = &params.continuation_token {
+        w.text("ContinuationToken", t);
+    }
+    if let Some(t) = next_token {
+        w.text("NextContinuationToken", t);
+    }
+    w.text("KeyCount", &(entries.len() + prefixes.len()).to_string());
+    w.text("MaxKeys", &common.max_keys.to_string());
+    w.head(common);
+    w.text("IsTruncated", if next_token.is_some() { "true" } else { "false" });
+    if let Some(s) = &params.start_after {
+        w.field("StartAfter", s);
+    }
+    w.body(entries, prefixes)
+}
+
+/// The ListObjects (v1) document for one page. `NextMarker` is written when given (S3 only
+/// sends it with a delimiter; clients fall back to the last key without it).
+pub fn list_v1_xml(
+    bucket: &str,
+    params: &ListV1Params,
+    entries: &[ListEntry],
+    prefixes: &[String],
+    is_truncated: bool,
+    next_marker: Option<&str>,
+) -> String {
+    let common = &params.common;
+    let mut w = Writer::new(common.encoding_url);
+    w.text("Name", bucket);
+    w.field("Prefix", &common.prefix);
+    w.field("Marker", params.marker.as_deref().unwrap_or(""));
+    if let Some(m) = next_marker {
+        w.field("NextMarker", m);
+    }
+    w.text("MaxKeys", &common.max_keys.to_string());
+    w.head(common);
+    w.text("IsTruncated", if is_truncated { "true" } else { "false" });
+    w.body(entries, prefixes)
+}
+
+/// GetBucketLocation: `LocationConstraint`, empty for `us-east-1` (or no region), as S3 does.
+pub fn location_xml(region: Option<&str>) -> String {
+    match region.filter(|r| !r.is_empty() && *r != "us-east-1") {
+        None => format!("{XML_DECL}<LocationConstraint xmlns=\"{NAMESPACE}\"/>\n"),
+        Some(r) => format!(
+            "{XML_DECL}<LocationConstraint xmlns=\"{NAMESPACE}\">{}</LocationConstraint>\n",
+            xml_escape(r)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(key: &str) -> ListEntry {
+        ListEntry {
+            key: key.into(),
+            size: 11,
+            etag: "\"e1\"".into(),
+            last_modified_secs: 1_795_435_200,
+        }
+    }
+
+    fn common(prefix: &str, delimiter: Option<&str>, encoding_url: bool) -> ListParams {
+        ListParams {
+            prefix: prefix.into(),
+            delimiter: delimiter.map(str::to_owned),
+            max_keys: 1000,
+            encoding_url,
+        }
+    }
+
+    fn v2(prefix: &str, delimiter: Option<&str>, encoding_url: bool) -> ListV2Params {
+        ListV2Params {
+            common: common(prefix, delimiter, encoding_url),
+            continuation_token: None,
+            start_after: None,
+        }
+    }
+
+    /// Positions of the given elements' opening tags, which must all be present and ascend.
+    fn assert_order(xml: &str, tags: &[&str]) {
+        let mut last = 0;
+        for t in tags {
+            let pos = xml[last..]
+                .find(&format!("<{t}>"))
+                .or_else(|| xml[last..].find(&format!("<{t}/>")))
+                .unwrap_or_else(|| panic!("<{t}> missing or out of order in {xml}"));
+            last += pos;
+        }
+    }
+
+    #[test]
+    fn v2_document_has_s3_shape_and_order() {
+        let mut p = v2("prod/", Some("/"), false);
+        p.continuation_token = Some("abc".into());
+        p.common.max_keys = 2;
+        let xml = list_v2_xml(
+            "acct",
+            &p,
+            &[entry("prod/a.txt")],
+            &["prod/dir/".to_owned()],
+            Some("tok"),
+        );
+        assert!(xml.starts_with(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        ));
+        assert_order(
+            &xml,
+            &[
+                "Name",
+                "Prefix",
+                "ContinuationToken",
+                "NextContinuationToken",
+                "KeyCount",
+                "MaxKeys",
+                "Delimiter",
+                "IsTruncated",
+                "Contents",
+                "Key",
+                "LastModified",
+                "ETag",
+                "Size",
+                "StorageClass",
+                "CommonPrefixes",
+                "Prefix",
+            ],
+        );
+        assert!(xml.contains("<Name>acct</Name><Prefix>prod/</Prefix>"));
+        assert!(xml.contains("<KeyCount>2</KeyCount><MaxKeys>2</MaxKeys>"));
+        assert!(xml.contains("<IsTruncated>true</IsTruncated>"));
+        assert!(xml.contains(
+            "<Contents><Key>prod/a.txt</Key><LastModified>2026-11-23T12:00:00.000Z</LastModified>\
+             <ETag>&quot;e1&quot;</ETag><Size>11</Size><StorageClass>STANDARD</StorageClass></Contents>"
+        ));
+        assert!(xml.contains("<CommonPrefixes><Prefix>prod/dir/</Prefix></CommonPrefixes>"));
+        assert!(xml.ends_with("</ListBucketResult>\n"));
+    }
+
+    #[test]
+    fn v2_last_page_is_not_truncated_and_has_no_next_token() {
+        let xml = list_v2_xml("acct", &v2("", None, false), &[], &[], None);
+        assert!(xml.contains("<IsTruncated>false</IsTruncated>"));
+        assert!(!xml.contains("NextContinuationToken"));
+        assert!(!xml.contains("ContinuationToken"));
+        assert!(!xml.contains("Delimiter"));
+        assert!(!xml.contains("EncodingType"));
+        assert!(!xml.contains("StartAfter"));
+        assert!(xml.contains("<Prefix></Prefix><KeyCount>0</KeyCount>"));
+    }
+
+    #[test]
+    fn v2_start_after_is_echoed() {
+        let mut p = v2("", None, false);
+        p.start_after = Some("prod/b".into());
+        let xml = list_v2_xml("acct", &p, &[], &[], None);
+        assert!(xml.contains("<StartAfter>prod/b</StartAfter>"));
+    }
+
+    #[test]
+    fn url_encoding_covers_the_fields_s3_encodes() {
+        let mut p = v2("p/a b", Some("+"), true);
+        p.start_after = Some("p/a b/x+y".into());
+        let xml = list_v2_xml(
+            "acct",
+            &p,
+            &[entry("p/a b/\u{e9}+&.txt")],
+            &["p/a b/c d+".into()],
+            Some("t"),
+        );
+        assert!(xml.contains("<EncodingType>url</EncodingType>"));
+        assert!(xml.contains("<Prefix>p/a%20b</Prefix>"));
+        assert!(xml.contains("<Delimiter>%2B</Delimiter>"));
+        assert!(xml.contains("<StartAfter>p/a%20b/x%2By</StartAfter>"));
+        assert!(xml.contains("<Key>p/a%20b/%C3%A9%2B%26.txt</Key>"));
+        assert!(xml.contains("<CommonPrefixes><Prefix>p/a%20b/c%20d%2B</Prefix></CommonPrefixes>"));
+    }
+
+    #[test]
+    fn without_url_encoding_text_is_xml_escaped() {
+        let xml = list_v2_xml("acct", &v2("", None, false), &[entry("p/<a>&\"b\"")], &[], None);
+        assert!(xml.contains("<Key>p/&lt;a&gt;&amp;&quot;b&quot;</Key>"));
+    }
+
+    #[test]
+    fn v1_document_has_marker_and_next_marker() {
+        let p = ListV1Params {
+            common: common("prod/", Some("/"), false),
+            marker: Some("prod/a".into()),
+        };
+        let xml = list_v1_xml("acct", &p, &[entry("prod/b")], &[], true, Some("prod/b"));
+        assert_order(
+            &xml,
+            &[
+                "Name",
+                "Prefix",
+                "Marker",
+                "NextMarker",
+                "MaxKeys",
+                "Delimiter",
+                "IsTruncated",
+                "Contents",
+            ],
+        );
+        assert!(xml.contains("<Marker>prod/a</Marker><NextMarker>prod/b</NextMarker>"));
+        assert!(xml.contains("<IsTruncated>true</IsTruncated>"));
+        assert!(!xml.contains("KeyCount"));
+    }
+
+    #[test]
+    fn v1_without_marker_has_an_empty_marker() {
+        let p = ListV1Params {
+            common: common("", None, false),
+            marker: None,
+        };
+        let xml = list_v1_xml("acct", &p, &[], &[], false, None);
+        assert!(xml.contains("<Marker></Marker><MaxKeys>1000</MaxKeys>"));
+        assert!(!xml.contains("NextMarker"));
+    }
+
+    #[test]
+    fn v1_url_encodes_marker_and_next_marker() {
+        let p = ListV1Params {
+            common: common("", None, true),
+            marker: Some("a b".into()),
+        };
+        let xml = list_v1_xml("acct", &p, &[], &[], true, Some("c d"));
+        assert!(xml.contains("<Marker>a%20b</Marker><NextMarker>c%20d</NextMarker>"));
+    }
+
+    #[test]
+    fn location_is_empty_for_us_east_1() {
+        let empty = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                     <LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>\n";
+        assert_eq!(location_xml(None), empty);
+        assert_eq!(location_xml(Some("us-east-1")), empty);
+        assert!(location_xml(Some("eu-west-1")).contains(">eu-west-1</LocationConstraint>"));
+    }
+
+    #[test]
+    fn timestamps_have_milliseconds() {
+        assert_eq!(s3_timestamp(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(s3_timestamp(1_795_435_200), "2026-11-23T12:00:00.000Z");
+    }
+
+    #[test]
+    fn delimit_rolls_keys_up_to_the_first_delimiter_after_the_prefix() {
+        let entries = ["p/a", "p/d/1", "p/d/2", "p/e/f/g", "p/z", "q/x"].map(entry).to_vec();
+        let (contents, prefixes) = delimit(entries, "p/", Some("/"));
+        let keys: Vec<&str> = contents.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["p/a", "p/z"]);
+        assert_eq!(prefixes, ["p/d/", "p/e/"]);
+    }
+
+    #[test]
+    fn delimit_without_delimiter_keeps_every_key_under_the_prefix() {
+        let entries = ["p/a", "p/d/1", "q/x"].map(entry).to_vec();
+        for d in [None, Some("")] {
+            let (contents, prefixes) = delimit(entries.clone(), "p/", d);
+            assert_eq!(contents.len(), 2);
+            assert!(prefixes.is_empty());
+        }
+    }
+
+    #[test]
+    fn delimit_handles_multi_character_delimiters_and_partial_prefixes() {
+        let entries = ["photos--2024--a", "photos--2025", "phone"].map(entry).to_vec();
+        let (contents, prefixes) = delimit(entries, "pho", Some("--"));
+        assert_eq!(prefixes, ["photos--"]);
+        assert_eq!(contents.len(), 1);
+    }
+
+    #[test]
+    fn token_round_trips_and_garbage_is_invalid_argument() {
+        let key = "prod/a b/\u{e9}+/";
+        assert_eq!(decode_token(&encode_token(key)), Ok(key.to_owned()));
+        assert_eq!(decode_token("***").unwrap_err().code, S3Code::InvalidArgument);
+        // base64url of 0xFF, not UTF-8
+        assert_eq!(decode_token("_w").unwrap_err().code, S3Code::InvalidArgument);
+    }
+
+    proptest! {
+        #[test]
+        fn tokens_round_trip(key in "\\PC{0,60}") {
+            prop_assert_eq!(decode_token(&encode_token(&key)), Ok(key));
+        }
+
+        #[test]
+        fn decode_token_never_panics(t in "\\PC{0,60}") {
+            let _ = decode_token(&t);
+        }
+
+        #[test]
+        fn url_encoding_round_trips_through_unquote_plus(key in "\\PC{0,40}") {
+            let encoded = url_encode(&key);
+            prop_assert!(!encoded.contains('+') && !encoded.contains(' '));
+            let decoded = crate::s3::sigv4::percent_decode(&encoded).map(String::from_utf8);
+            prop_assert_eq!(decoded, Some(Ok(key)));
+        }
+
+        #[test]
+        fn delimit_partitions_keys_under_the_prefix(
+            keys in proptest::collection::btree_set("[ab/]{0,6}", 0..20),
+            prefix in "[ab/]{0,2}",
+            delimiter in proptest::option::of("[/b]{1,2}"),
+        ) {
+            let entries: Vec<ListEntry> = keys.iter().map(|k| entry(k)).collect();
+            let (contents, prefixes) = delimit(entries, &prefix, delimiter.as_deref());
+            for k in keys.iter().filter(|k| k.starts_with(prefix.as_str())) {
+                let listed = contents.iter().any(|e| &e.key == k);
+                let rolled = prefixes.iter().any(|p| k.starts_with(p.as_str()));
+                prop_assert!(listed != rolled, "{k} listed={listed} rolled={rolled}");
+            }
+            for p in &prefixes {
+                prop_assert!(p.starts_with(prefix.as_str()));
+                if let Some(d) = &delimiter {
+                    prop_assert!(p.ends_with(d.as_str()));
+                }
+            }
+        }
+    }
+}

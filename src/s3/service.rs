@@ -1,0 +1,358 @@
+//! The S3 read path: authenticate, authorise against the catalogue, then answer from the
+//! object store. Every error is S3 XML with S3's status.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+
+use crate::platform::{HttpClient, Io};
+use crate::s3::auth::{self, Principal};
+use crate::s3::error::{S3Code, S3Error};
+use crate::s3::list::{self, ListEntry};
+use crate::s3::object::{self, Conditional, ObjectMeta};
+use crate::s3::route::{self, ListParams, ObjectTarget, S3Request};
+use crate::s3::store::{ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::sts::credentials::request_id;
+use crate::sts::seal::SessionKeys;
+use crate::upstream::catalogue::Catalogue;
+use crate::upstream::{AccessError, BackendSpec, ProductAccess, Visibility};
+use crate::web::{self, Body};
+
+/// The S3 read path as configured.
+pub struct S3Service<'c> {
+    pub catalogue: Option<&'c Catalogue>,
+    pub session_keys: Option<&'c SessionKeys>,
+}
+
+/// What the router should do with a path.
+pub enum Dispatch {
+    /// Not an S3 request (`/` or a dot path): the router answers.
+    NotS3,
+    /// Answered.
+    Answered(Response<Body>),
+}
+
+fn store_error(e: StoreError) -> S3Error {
+    let mut err = S3Error::new(S3Code::ServiceUnavailable, format!("{e}; please retry"));
+    err.retry_after = Some(5);
+    err
+}
+
+fn access_error(e: AccessError, object: bool) -> S3Error {
+    match e {
+        AccessError::NoSuchAccount | AccessError::NoCatalogue => {
+            S3Error::new(S3Code::NoSuchBucket, "The specified bucket does not exist")
+        }
+        AccessError::NoSuchProduct if object => S3Error::new(S3Code::NoSuchKey, "The specified key does not exist."),
+        AccessError::NoSuchProduct => S3Error::new(S3Code::NoSuchBucket, "The specified bucket does not exist"),
+    }
+}
+
+fn denied() -> S3Error {
+    S3Error::new(S3Code::AccessDenied, "Access Denied")
+}
+
+fn meta_of(o: &StoredObject) -> ObjectMeta {
+    ObjectMeta {
+        size: o.size,
+        etag: o.etag.clone(),
+        last_modified_secs: o.last_modified_secs,
+        content_type: o.content_type.clone(),
+    }
+}
+
+impl<'c> S3Service<'c> {
+    /// Routes and answers `req` if it is an S3 request.
+    pub async fn handle<H: HttpClient, R: ObjectStore>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Dispatch {
+        let request_id = request_id(io.random);
+        let resource = req.uri().path().to_owned();
+        let routed = route::parse(req.method(), req.uri().path(), req.uri().query());
+        let result = match routed {
+            Ok(S3Request::Service) | Ok(S3Request::Reserved) => return Dispatch::NotS3,
+            Ok(S3Request::Preflight) => Ok(web::preflight(req.headers(), route::ALLOWED_METHODS)),
+            Ok(op) => self.answer(op, req, io).await,
+            Err(e) => Err(e),
+        };
+        let mut res = match result {
+            Ok(res) => res,
+            Err(e) => {
+                let mut res = e.to_response(&resource, &request_id);
+                if e.code == S3Code::MethodNotAllowed {
+                    res.headers_mut()
+                        .insert(header::ALLOW, web::allow_value(route::ALLOWED_METHODS));
+                }
+                io.log.log(&serde_json::json!({
+                    "level": "info", "msg": "s3 error", "code": e.code.wire().0, "reason": e.message,
+                    "request_id": request_id,
+                }));
+                res
+            }
+        };
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            res.headers_mut().insert("x-amz-request-id", v);
+        }
+        Dispatch::Answered(res)
+    }
+
+    async fn answer<H: HttpClient, R: ObjectStore>(
+        &self,
+        op: S3Request,
+        req: &Request<Vec<u8>>,
+        io: &Io<'_, H, R>,
+    ) -> Result<Response<Body>, S3Error> {
+        let principal = auth::authenticate(req, self.session_keys, io.clock.now_secs())?;
+        let catalogue = self
+            .catalogue
+            .ok_or_else(|| access_error(AccessError::NoCatalogue, false))?;
+        match op {
+            S3Request::GetObject(t) => self.object(&t, req, &principal, catalogue, io.store, false).await,
+            S3Request::HeadObject(t) => self.object(&t, req, &principal, catalogue, io.store, true).await,
+            S3Request::HeadBucket { account } => {
+                catalogue
+                    .products(&account, principal.subject())
+                    .map_err(|e| access_error(e, false))?;
+                Ok(Response::new(Body::Empty))
+            }
+            S3Request::GetBucketLocation { account } => {
+                catalogue
+                    .products(&account, principal.subject())
+                    .map_err(|e| access_error(e, false))?;
+                Ok(xml(list::location_xml(None)))
+            }
+            S3Request::ListObjectsV2 { account, params } => {
+                let page = self
+                    .list(
+                        &account,
+                        &params.common,
+                        params.start_after.as_deref(),
+                        params.continuation_token.as_deref(),
+                        &principal,
+                        catalogue,
+                        io.store,
+                    )
+                    .await?;
+                Ok(xml(list::list_v2_xml(
+                    &account,
+                    &params,
+                    &page.entries,
+                    &page.prefixes,
+                    page.next_token.as_deref(),
+                )))
+            }
+            S3Request::ListObjectsV1 { account, params } => {
+                let page = self
+                    .list(
+                        &account,
+                        &params.common,
+                        params.marker.as_deref(),
+                        None,
+                        &principal,
+                        catalogue,
+                        io.store,
+                    )
+                    .await?;
+                let next_marker = page.next_token.as_ref().and(page.entries.last().map(|e| e.key.clone()));
+                Ok(xml(list::list_v1_xml(
+                    &account,
+                    &params,
+                    &page.entries,
+                    &page.prefixes,
+                    page.next_token.is_some(),
+                    next_marker.as_deref(),
+                )))
+            }
+            S3Request::Service | S3Request::Reserved | S3Request::Preflight => Err(denied()),
+        }
+    }
+
+    async fn object<R: ObjectStore>(
+        &self,
+        t: &ObjectTarget,
+        req: &Request<Vec<u8>>,
+        principal: &Principal,
+        catalogue: &Catalogue,
+        store: &R,
+        head: bool,
+    ) -> Result<Response<Body>, S3Error> {
+        let access = catalogue
+            .product(&t.account, &t.product, principal.subject())
+            .map_err(|e| access_error(e, true))?;
+        if !access.permissions.read {
+            return Err(denied());
+        }
+        let no_such_key = || S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.");
+        let rest = t.rest.as_deref().filter(|r| !r.is_empty()).ok_or_else(no_such_key)?;
+        let key = backend_key(&access, rest);
+        let headers = req.headers();
+        let conditional = headers.contains_key(header::IF_MATCH)
+            || headers.contains_key(header::IF_NONE_MATCH)
+            || headers.contains_key(header::IF_MODIFIED_SINCE)
+            || headers.contains_key(header::IF_UNMODIFIED_SINCE);
+        let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+        // Metadata first when it decides the answer (HEAD, conditionals, ranges).
+        let mut res = if head || conditional || range_header.is_some() {
+            let stored = store.head(&key).await.map_err(store_error)?.ok_or_else(no_such_key)?;
+            let meta = meta_of(&stored);
+            match object::evaluate_conditionals(headers, &meta) {
+                Conditional::Proceed => {}
+                Conditional::NotModified => {
+                    let mut r = Response::new(Body::Empty);
+                    *r.status_mut() = StatusCode::NOT_MODIFIED;
+                    *r.headers_mut() = object::not_modified_headers(&meta);
+                    return Ok(with_cache_control(r, &access));
+                }
+                Conditional::PreconditionFailed => {
+                    return Err(S3Error::new(
+                        S3Code::PreconditionFailed,
+                        "At least one of the pre-conditions you specified did not hold",
+                    ))
+                }
+            }
+            let range = match range_header {
+                Some(h) => object::parse_range(h, meta.size)?,
+                None => None,
+            };
+            let mut r = Response::new(Body::Empty);
+            *r.headers_mut() = object::response_headers(&meta, range.as_ref());
+            *r.status_mut() = object::status(range.as_ref());
+            if !head {
+                let want = range.as_ref().map(|r| (r.start, r.len()));
+                let (_, body) = store
+                    .get(&key, want)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(no_such_key)?;
+                *r.body_mut() = Body::Stream(body);
+            }
+            r
+        } else {
+            let (stored, body) = store
+                .get(&key, None)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(no_such_key)?;
+            let mut r = Response::new(Body::Stream(body));
+            *r.headers_mut() = object::response_headers(&meta_of(&stored), None);
+            r
+        };
+        res = with_cache_control(res, &access);
+        Ok(res)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn list<R: ObjectStore>(
+        &self,
+        account: &str,
+        params: &ListParams,
+        start_after: Option<&str>,
+        token: Option<&str>,
+        principal: &Principal,
+        catalogue: &Catalogue,
+        store: &R,
+    ) -> Result<Page, S3Error> {
+        let products = catalogue
+            .products(account, principal.subject())
+            .map_err(|e| access_error(e, false))?;
+        let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
+            // The account level: its products, as common prefixes.
+            if params.delimiter.as_deref() != Some("/") {
+                return Err(S3Error::new(
+                    S3Code::InvalidArgument,
+                    "list an account with delimiter=/ (its products), or name a product in the prefix",
+                ));
+            }
+            let prefixes = products
+                .iter()
+                .filter(|(name, a)| a.permissions.list && name.starts_with(&params.prefix))
+                .map(|(name, _)| format!("{name}/"))
+                .filter(|p| start_after.is_none_or(|s| p.as_str() > s))
+                .take(usize::from(params.max_keys))
+                .collect();
+            return Ok(Page {
+                entries: Vec::new(),
+                prefixes,
+                next_token: None,
+            });
+        };
+        let access = products
+            .iter()
+            .find(|(name, _)| name == product)
+            .map(|(_, a)| a.clone())
+            .ok_or_else(|| S3Error::new(S3Code::NoSuchKey, "no such product"))?;
+        if !access.permissions.list {
+            return Err(denied());
+        }
+        let BackendSpec::R2 { prefix: backend_prefix } = &access.backend;
+        let cursor = match token {
+            None => None,
+            Some(t) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
+                    })?,
+            ),
+        };
+        let start_after = start_after
+            .and_then(|s| s.strip_prefix(&format!("{product}/")))
+            .map(|s| format!("{backend_prefix}{s}"));
+        let query = ListQuery {
+            prefix: format!("{backend_prefix}{rest_prefix}"),
+            delimiter: params.delimiter.clone(),
+            start_after,
+            cursor,
+            limit: u32::from(params.max_keys.max(1)),
+        };
+        let page = if params.max_keys == 0 {
+            Default::default()
+        } else {
+            store.list(&query).await.map_err(store_error)?
+        };
+        let to_s3 = |k: &str| format!("{product}/{}", k.strip_prefix(backend_prefix.as_str()).unwrap_or(k));
+        Ok(Page {
+            entries: page
+                .objects
+                .iter()
+                .map(|o| ListEntry {
+                    key: to_s3(&o.key),
+                    size: o.size,
+                    etag: o.etag.clone(),
+                    last_modified_secs: o.last_modified_secs,
+                })
+                .collect(),
+            prefixes: page.common_prefixes.iter().map(|p| to_s3(p)).collect(),
+            next_token: page
+                .truncated
+                .then(|| page.cursor.map(|c| URL_SAFE_NO_PAD.encode(c)))
+                .flatten(),
+        })
+    }
+}
+
+struct Page {
+    entries: Vec<ListEntry>,
+    prefixes: Vec<String>,
+    next_token: Option<String>,
+}
+
+fn backend_key(access: &ProductAccess, rest: &str) -> String {
+    let BackendSpec::R2 { prefix } = &access.backend;
+    format!("{prefix}{rest}")
+}
+
+fn xml(body: String) -> Response<Body> {
+    web::with_body(StatusCode::OK, "application/xml", body.into_bytes())
+}
+
+/// Restricted products are never stored in a shared cache.
+fn with_cache_control(mut r: Response<Body>, access: &ProductAccess) -> Response<Body> {
+    let value = match access.visibility {
+        Visibility::Restricted => "private, no-store",
+        Visibility::Public => "public, max-age=60",
+    };
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    r
+}

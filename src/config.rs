@@ -11,6 +11,7 @@ use crate::sts::seal::SessionKeys;
 use crate::sts::verify::TrustPolicy;
 use crate::sts::StsConfig;
 use crate::upstream::catalogue::Catalogue;
+use crate::upstream::client::UpstreamConfig;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
 pub trait Settings {
@@ -63,6 +64,9 @@ pub struct Config {
     pub session_keys: Result<Option<SessionKeys>, ConfigError>,
     /// `CATALOGUE`: the embedded catalogue for the S3 read path (JSON). Default: none (no products).
     pub catalogue: Result<Option<Catalogue>, ConfigError>,
+    /// `UPSTREAM_API_URL` (+ `UPSTREAM_API_AUDIENCE` and the provider's key): ask the upstream
+    /// API instead of `CATALOGUE`. Default: none (the embedded catalogue answers).
+    pub upstream: Result<Option<UpstreamConfig>, ConfigError>,
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
     /// Honoured only while the issuer is a loopback URL, so never in a deployment. Default: off.
     pub insecure_test_routes: bool,
@@ -88,11 +92,13 @@ impl Config {
                 reason: "is not a valid catalogue (JSON)",
             }),
         };
+        let upstream = upstream_config(settings, &provider);
         Self {
             provider,
             sts,
             session_keys,
             catalogue,
+            upstream,
             insecure_test_routes,
         }
     }
@@ -103,6 +109,7 @@ impl Config {
         errors.extend(self.sts.as_ref().err());
         errors.extend(self.session_keys.as_ref().err());
         errors.extend(self.catalogue.as_ref().err());
+        errors.extend(self.upstream.as_ref().err());
         errors
     }
 }
@@ -160,6 +167,31 @@ fn sts_config(s: &dyn Settings) -> Result<Option<StsConfig>, ConfigError> {
         trust: TrustPolicy { issuers, audiences },
         max_duration_secs,
     }))
+}
+
+fn upstream_config(
+    s: &dyn Settings,
+    provider: &Result<Option<ProviderConfig>, ConfigError>,
+) -> Result<Option<UpstreamConfig>, ConfigError> {
+    let Some(url) = s.var("UPSTREAM_API_URL") else {
+        return Ok(None);
+    };
+    let Ok(Some(provider)) = provider else {
+        return Err(ConfigError::Missing {
+            setting: "OIDC_PROVIDER_KEY",
+            because: "UPSTREAM_API_URL",
+        });
+    };
+    let audience = provider.upstream_audience.clone().ok_or(ConfigError::Missing {
+        setting: "UPSTREAM_API_AUDIENCE",
+        because: "UPSTREAM_API_URL",
+    })?;
+    UpstreamConfig::new(url.trim(), audience)
+        .map(Some)
+        .map_err(|reason| ConfigError::BadUrl {
+            setting: "UPSTREAM_API_URL",
+            reason,
+        })
 }
 
 fn session_keys(s: &dyn Settings) -> Result<Option<SessionKeys>, ConfigError> {

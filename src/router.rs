@@ -17,6 +17,7 @@ use crate::s3::store::ObjectStore;
 use crate::service::{FeatureState, Features, ServiceInfo};
 use crate::sts::{Sts, StsState, STS_PATH};
 use crate::testing;
+use crate::upstream::client::UpstreamClient;
 use crate::web::{self, Body, READ_METHODS};
 
 /// Where a request goes.
@@ -94,6 +95,13 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         };
         let s3 = S3Service {
             catalogue: config.catalogue.as_ref().ok().and_then(Option::as_ref),
+            upstream: config
+                .upstream
+                .as_ref()
+                .ok()
+                .and_then(Option::as_ref)
+                .cloned()
+                .map(UpstreamClient::new),
             session_keys: config.session_keys.as_ref().ok().and_then(Option::as_ref),
         };
         Self {
@@ -147,7 +155,8 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         let route = self.effective_route(Route::of(req.uri().path()));
         // Everything that is not one of our routes and not a dot path is S3 (path style).
         if route == Route::NotFound && !req.uri().path().starts_with("/.") {
-            if let Dispatch::Answered(mut res) = self.s3.handle(req, io).await {
+            let signer = self.provider().map(|p| &p.jwt_signer);
+            if let Dispatch::Answered(mut res) = self.s3.handle(req, io, signer).await {
                 if req.method() == Method::HEAD {
                     res = web::into_head(res);
                 }

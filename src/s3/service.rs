@@ -5,6 +5,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
+use crate::identity::Subject;
+use crate::oidc::mint::JwtSigner;
+use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
 use crate::s3::auth::{self, Principal};
 use crate::s3::error::{S3Code, S3Error};
@@ -15,12 +18,15 @@ use crate::s3::store::{ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::sts::credentials::request_id;
 use crate::sts::seal::SessionKeys;
 use crate::upstream::catalogue::Catalogue;
-use crate::upstream::{AccessError, BackendSpec, ProductAccess, Visibility};
+use crate::upstream::client::{UpstreamClient, ANONYMOUS_SUBJECT};
+use crate::upstream::{AccessError, BackendSpec, ProductAccess, ProductSummary, Visibility};
 use crate::web::{self, Body};
 
 /// The S3 read path as configured.
 pub struct S3Service<'c> {
     pub catalogue: Option<&'c Catalogue>,
+    /// When set, asked instead of the catalogue.
+    pub upstream: Option<UpstreamClient>,
     pub session_keys: Option<&'c SessionKeys>,
 }
 
@@ -45,6 +51,12 @@ fn access_error(e: AccessError, object: bool) -> S3Error {
         }
         AccessError::NoSuchProduct if object => S3Error::new(S3Code::NoSuchKey, "The specified key does not exist."),
         AccessError::NoSuchProduct => S3Error::new(S3Code::NoSuchBucket, "The specified bucket does not exist"),
+        AccessError::Denied => denied(),
+        AccessError::Unavailable { reason } => {
+            let mut err = S3Error::new(S3Code::ServiceUnavailable, format!("{reason}; please retry"));
+            err.retry_after = Some(5);
+            err
+        }
     }
 }
 
@@ -63,14 +75,20 @@ fn meta_of(o: &StoredObject) -> ObjectMeta {
 
 impl<'c> S3Service<'c> {
     /// Routes and answers `req` if it is an S3 request.
-    pub async fn handle<H: HttpClient, R: ObjectStore>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Dispatch {
+    /// `signer` mints the per-caller JWTs for the upstream API (the provider's; `None` when off).
+    pub async fn handle<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
+        &self,
+        req: &Request<Vec<u8>>,
+        io: &Io<'_, H, R>,
+        signer: Option<&JwtSigner<S>>,
+    ) -> Dispatch {
         let request_id = request_id(io.random);
         let resource = req.uri().path().to_owned();
         let routed = route::parse(req.method(), req.uri().path(), req.uri().query());
         let result = match routed {
             Ok(S3Request::Service) | Ok(S3Request::Reserved) => return Dispatch::NotS3,
             Ok(S3Request::Preflight) => Ok(web::preflight(req.headers(), route::ALLOWED_METHODS)),
-            Ok(op) => self.answer(op, req, io).await,
+            Ok(op) => self.answer(op, req, io, signer).await,
             Err(e) => Err(e),
         };
         let mut res = match result {
@@ -94,29 +112,29 @@ impl<'c> S3Service<'c> {
         Dispatch::Answered(res)
     }
 
-    async fn answer<H: HttpClient, R: ObjectStore>(
+    async fn answer<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
         op: S3Request,
         req: &Request<Vec<u8>>,
         io: &Io<'_, H, R>,
+        signer: Option<&JwtSigner<S>>,
     ) -> Result<Response<Body>, S3Error> {
         let principal = auth::authenticate(req, self.session_keys, io.clock.now_secs())?;
-        let catalogue = self
-            .catalogue
-            .ok_or_else(|| access_error(AccessError::NoCatalogue, false))?;
+        let catalogue = &Lookup {
+            service: self,
+            principal: &principal,
+            io,
+            signer,
+        };
         match op {
-            S3Request::GetObject(t) => self.object(&t, req, &principal, catalogue, io.store, false).await,
-            S3Request::HeadObject(t) => self.object(&t, req, &principal, catalogue, io.store, true).await,
+            S3Request::GetObject(t) => self.object(&t, req, catalogue, io.store, false).await,
+            S3Request::HeadObject(t) => self.object(&t, req, catalogue, io.store, true).await,
             S3Request::HeadBucket { account } => {
-                catalogue
-                    .products(&account, principal.subject())
-                    .map_err(|e| access_error(e, false))?;
+                catalogue.products(&account).await.map_err(|e| access_error(e, false))?;
                 Ok(Response::new(Body::Empty))
             }
             S3Request::GetBucketLocation { account } => {
-                catalogue
-                    .products(&account, principal.subject())
-                    .map_err(|e| access_error(e, false))?;
+                catalogue.products(&account).await.map_err(|e| access_error(e, false))?;
                 Ok(xml(list::location_xml(None)))
             }
             S3Request::ListObjectsV2 { account, params } => {
@@ -126,7 +144,6 @@ impl<'c> S3Service<'c> {
                         &params.common,
                         params.start_after.as_deref(),
                         params.continuation_token.as_deref(),
-                        &principal,
                         catalogue,
                         io.store,
                     )
@@ -146,7 +163,6 @@ impl<'c> S3Service<'c> {
                         &params.common,
                         params.marker.as_deref(),
                         None,
-                        &principal,
                         catalogue,
                         io.store,
                     )
@@ -165,17 +181,17 @@ impl<'c> S3Service<'c> {
         }
     }
 
-    async fn object<R: ObjectStore>(
+    async fn object<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
         t: &ObjectTarget,
         req: &Request<Vec<u8>>,
-        principal: &Principal,
-        catalogue: &Catalogue,
+        catalogue: &Lookup<'_, H, R, S>,
         store: &R,
         head: bool,
     ) -> Result<Response<Body>, S3Error> {
         let access = catalogue
-            .product(&t.account, &t.product, principal.subject())
+            .product(&t.account, &t.product)
+            .await
             .map_err(|e| access_error(e, true))?;
         if !access.permissions.read {
             return Err(denied());
@@ -240,20 +256,17 @@ impl<'c> S3Service<'c> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn list<R: ObjectStore>(
+    async fn list<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
         account: &str,
         params: &ListParams,
         start_after: Option<&str>,
         token: Option<&str>,
-        principal: &Principal,
-        catalogue: &Catalogue,
+        catalogue: &Lookup<'_, H, R, S>,
         store: &R,
     ) -> Result<Page, S3Error> {
-        let products = catalogue
-            .products(account, principal.subject())
-            .map_err(|e| access_error(e, false))?;
         let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
+            let products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
             // The account level: its products, as common prefixes.
             if params.delimiter.as_deref() != Some("/") {
                 return Err(S3Error::new(
@@ -263,8 +276,8 @@ impl<'c> S3Service<'c> {
             }
             let prefixes = products
                 .iter()
-                .filter(|(name, a)| a.permissions.list && name.starts_with(&params.prefix))
-                .map(|(name, _)| format!("{name}/"))
+                .filter(|p| p.permissions.list && p.name.starts_with(&params.prefix))
+                .map(|p| format!("{}/", p.name))
                 .filter(|p| start_after.is_none_or(|s| p.as_str() > s))
                 .take(usize::from(params.max_keys))
                 .collect();
@@ -274,11 +287,10 @@ impl<'c> S3Service<'c> {
                 next_token: None,
             });
         };
-        let access = products
-            .iter()
-            .find(|(name, _)| name == product)
-            .map(|(_, a)| a.clone())
-            .ok_or_else(|| S3Error::new(S3Code::NoSuchKey, "no such product"))?;
+        let access = catalogue
+            .product(account, product)
+            .await
+            .map_err(|e| access_error(e, false))?;
         if !access.permissions.list {
             return Err(denied());
         }
@@ -328,6 +340,66 @@ impl<'c> S3Service<'c> {
                 .then(|| page.cursor.map(|c| URL_SAFE_NO_PAD.encode(c)))
                 .flatten(),
         })
+    }
+}
+
+/// Product look-ups for one request: the upstream API when configured, else the catalogue.
+struct Lookup<'a, H, R, S> {
+    service: &'a S3Service<'a>,
+    principal: &'a Principal,
+    io: &'a Io<'a, H, R>,
+    signer: Option<&'a JwtSigner<S>>,
+}
+
+impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
+    fn subject(&self) -> &str {
+        self.principal.subject().unwrap_or(ANONYMOUS_SUBJECT)
+    }
+
+    /// The caller's JWT for the upstream API.
+    async fn bearer(&self, upstream: &UpstreamClient) -> Result<String, AccessError> {
+        let unavailable = |reason: &str| AccessError::Unavailable {
+            reason: reason.to_owned(),
+        };
+        let signer = self
+            .signer
+            .ok_or_else(|| unavailable("the OpenID provider is not configured"))?;
+        let subject = Subject::parse(self.subject()).ok_or_else(|| unavailable("subject is not usable"))?;
+        signer
+            .mint(&subject, &upstream.config.audience, self.io.clock, self.io.random)
+            .await
+            .map(|t| t.to_string())
+            .map_err(|_| unavailable("could not sign the upstream token"))
+    }
+
+    async fn product(&self, account: &str, product: &str) -> Result<ProductAccess, AccessError> {
+        match (&self.service.upstream, self.service.catalogue) {
+            (Some(up), _) => {
+                let subject = self.subject();
+                up.product(
+                    subject,
+                    account,
+                    product,
+                    || self.bearer(up),
+                    self.io.http,
+                    self.io.clock,
+                )
+                .await
+            }
+            (None, Some(c)) => c.product(account, product, self.principal.subject()),
+            (None, None) => Err(AccessError::NoCatalogue),
+        }
+    }
+
+    async fn products(&self, account: &str) -> Result<Vec<ProductSummary>, AccessError> {
+        match (&self.service.upstream, self.service.catalogue) {
+            (Some(up), _) => {
+                up.products(self.subject(), account, || self.bearer(up), self.io.http, self.io.clock)
+                    .await
+            }
+            (None, Some(c)) => c.products(account, self.principal.subject()),
+            (None, None) => Err(AccessError::NoCatalogue),
+        }
     }
 }
 

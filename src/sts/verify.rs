@@ -128,6 +128,12 @@ fn check_claims(c: Claims, issuer: &Issuer, policy: &TrustPolicy, now: u64) -> R
         })?,
         _ => return Err(StsError::invalid_token("token has no sub claim")),
     };
+    // "anonymous" is what the upstream API is told for unsigned requests: never a real caller.
+    if sub.as_str() == crate::upstream::client::ANONYMOUS_SUBJECT {
+        return Err(StsError::IdpRejectedClaim {
+            reason: "the subject \"anonymous\" is reserved".into(),
+        });
+    }
     // Steps 3-5: aud holds an accepted client id; with several audiences, azp must be one.
     let auds: Vec<&str> = match &c.aud {
         Some(Value::String(s)) => vec![s.as_str()],
@@ -239,6 +245,7 @@ mod tests {
     fn subject_and_issuer_are_required() {
         assert_eq!(code(json!({"sub": null})), "InvalidIdentityToken");
         assert_eq!(code(json!({"sub": ""})), "IDPRejectedClaim");
+        assert_eq!(code(json!({"sub": "anonymous"})), "IDPRejectedClaim");
         assert_eq!(code(json!({"iss": "https://idp.example/"})), "InvalidIdentityToken");
     }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::upstream::{AccessError, BackendSpec, Permissions, ProductAccess, Visibility};
+use crate::upstream::{AccessError, BackendSpec, Permissions, ProductAccess, ProductSummary, Visibility};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,12 +55,19 @@ impl Catalogue {
     }
 
     /// Every product of an account, with what `subject` may do with each.
-    pub fn products(&self, account: &str, subject: Option<&str>) -> Result<Vec<(String, ProductAccess)>, AccessError> {
+    pub fn products(&self, account: &str, subject: Option<&str>) -> Result<Vec<ProductSummary>, AccessError> {
         let account = self.accounts.get(account).ok_or(AccessError::NoSuchAccount)?;
         Ok(account
             .products
             .iter()
-            .map(|(name, e)| (name.clone(), access(e, subject)))
+            .map(|(name, e)| {
+                let a = access(e, subject);
+                ProductSummary {
+                    name: name.clone(),
+                    visibility: a.visibility,
+                    permissions: a.permissions,
+                }
+            })
             .collect())
     }
 }

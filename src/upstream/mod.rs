@@ -4,6 +4,7 @@
 //! `UPSTREAM_API_URL` is unset, the embedded [`catalogue`] gives them instead.
 
 pub mod catalogue;
+pub mod client;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,14 @@ pub struct ProductAccess {
     pub backend: BackendSpec,
 }
 
+/// One product in an account listing, for one caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductSummary {
+    pub name: String,
+    pub visibility: Visibility,
+    pub permissions: Permissions,
+}
+
 /// Why no answer about a product could be given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
@@ -52,4 +61,8 @@ pub enum AccessError {
     NoSuchProduct,
     #[error("the catalogue is not configured")]
     NoCatalogue,
+    #[error("the upstream API denied access")]
+    Denied,
+    #[error("{reason}")]
+    Unavailable { reason: String },
 }

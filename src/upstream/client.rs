@@ -1,0 +1,329 @@
+//! The upstream API client (contract: `docs/upstream-api.md`): per-caller JWTs, one
+//! percent-encoded path segment per name, answers cached per isolate by subject.
+//!
+//! Each call is a pure `*_request` builder and a `*_response` parser around one fetch.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use http::{header, Request, Response, StatusCode};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::identity::{check_https_url, Audience, UrlError};
+use crate::platform::{Clock, FetchError, HttpClient};
+use crate::s3::sigv4::uri_encode;
+use crate::upstream::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
+
+/// The subject the upstream API is told about for unsigned requests. The STS never issues
+/// credentials to an identity with this subject, so it always means "nobody signed in".
+pub const ANONYMOUS_SUBJECT: &str = "anonymous";
+/// How long a positive answer is reused.
+pub const TTL_SECS: u64 = 30;
+/// How long a 404 or a denial is reused.
+pub const NEGATIVE_TTL_SECS: u64 = 10;
+/// Most answers kept per isolate.
+pub const CACHE_CAPACITY: usize = 4096;
+
+/// `UPSTREAM_API_URL` and `UPSTREAM_API_AUDIENCE`.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    base: String,
+    pub audience: Audience,
+}
+
+impl UpstreamConfig {
+    /// `base` must be https (http on loopback), without query or fragment; a trailing `/` is dropped.
+    pub fn new(base: &str, audience: Audience) -> Result<Self, UrlError> {
+        check_https_url(base)?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            audience,
+        })
+    }
+}
+
+fn segment(name: &str) -> String {
+    uri_encode(name.as_bytes())
+}
+
+fn get(url: String, bearer: &str) -> Request<Vec<u8>> {
+    Request::get(url)
+        .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
+        .header(header::ACCEPT, "application/json")
+        .body(Vec::new())
+        .unwrap_or_else(|_| Request::new(Vec::new()))
+}
+
+/// `GET {base}/products/{account}/{product}`.
+pub fn product_request(config: &UpstreamConfig, account: &str, product: &str, bearer: &str) -> Request<Vec<u8>> {
+    get(
+        format!("{}/products/{}/{}", config.base, segment(account), segment(product)),
+        bearer,
+    )
+}
+
+/// `GET {base}/accounts/{account}/products`.
+pub fn products_request(config: &UpstreamConfig, account: &str, bearer: &str) -> Request<Vec<u8>> {
+    get(
+        format!("{}/accounts/{}/products", config.base, segment(account)),
+        bearer,
+    )
+}
+
+fn status_error(status: StatusCode, not_found: AccessError) -> AccessError {
+    match status.as_u16() {
+        404 => not_found,
+        401 | 403 => AccessError::Denied,
+        s => AccessError::Unavailable {
+            reason: format!("upstream answered HTTP {s}"),
+        },
+    }
+}
+
+fn bad_json() -> AccessError {
+    AccessError::Unavailable {
+        reason: "upstream answered with an unexpected document".into(),
+    }
+}
+
+pub fn product_response(res: &Response<Vec<u8>>) -> Result<ProductAccess, AccessError> {
+    if res.status() != StatusCode::OK {
+        return Err(status_error(res.status(), AccessError::NoSuchProduct));
+    }
+    serde_json::from_slice(res.body()).map_err(|_| bad_json())
+}
+
+pub fn products_response(res: &Response<Vec<u8>>) -> Result<Vec<ProductSummary>, AccessError> {
+    #[derive(Deserialize)]
+    struct Entry {
+        product: String,
+        visibility: Visibility,
+        #[serde(default)]
+        permissions: Permissions,
+    }
+    #[derive(Deserialize)]
+    struct Doc {
+        products: Vec<Entry>,
+    }
+    if res.status() != StatusCode::OK {
+        return Err(status_error(res.status(), AccessError::NoSuchAccount));
+    }
+    let doc: Doc = serde_json::from_slice(res.body()).map_err(|_| bad_json())?;
+    Ok(doc
+        .products
+        .into_iter()
+        .map(|e| ProductSummary {
+            name: e.product,
+            visibility: e.visibility,
+            permissions: e.permissions,
+        })
+        .collect())
+}
+
+#[derive(Clone)]
+enum Answer {
+    Product(ProductAccess),
+    Products(Vec<ProductSummary>),
+}
+
+/// Cache key: hex(SHA-256(subject)) and the encoded names, so answers never cross callers.
+type Key = (String, String, String);
+
+/// A cached answer and when it expires (seconds).
+type Cached = (u64, Result<Answer, AccessError>);
+
+/// The client with its per-isolate cache.
+pub struct UpstreamClient {
+    pub config: UpstreamConfig,
+    cache: RefCell<HashMap<Key, Cached>>,
+}
+
+impl UpstreamClient {
+    pub fn new(config: UpstreamConfig) -> Self {
+        Self {
+            config,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn key(subject: &str, account: &str, product: Option<&str>) -> Key {
+        let who = hex::encode(Sha256::digest(subject.as_bytes()));
+        (
+            who,
+            segment(account),
+            product.map(segment).unwrap_or_else(|| "/".into()),
+        )
+    }
+
+    fn cached(&self, key: &Key, now: u64) -> Option<Result<Answer, AccessError>> {
+        self.cache
+            .borrow()
+            .get(key)
+            .filter(|(exp, _)| now < *exp)
+            .map(|(_, a)| a.clone())
+    }
+
+    fn remember(&self, key: Key, answer: &Result<Answer, AccessError>, now: u64) {
+        let ttl = match answer {
+            Ok(_) => TTL_SECS,
+            Err(AccessError::NoSuchAccount | AccessError::NoSuchProduct | AccessError::Denied) => NEGATIVE_TTL_SECS,
+            Err(_) => return, // outages are not remembered
+        };
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, (exp, _)| now < *exp);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (now + ttl, answer.clone()));
+    }
+
+    /// What `subject` may do with one product. `bearer` mints the caller's JWT on demand.
+    pub async fn product<H: HttpClient, F: std::future::Future<Output = Result<String, AccessError>>>(
+        &self,
+        subject: &str,
+        account: &str,
+        product: &str,
+        bearer: impl FnOnce() -> F,
+        http: &H,
+        clock: &dyn Clock,
+    ) -> Result<ProductAccess, AccessError> {
+        let key = Self::key(subject, account, Some(product));
+        let now = clock.now_secs();
+        let answer = match self.cached(&key, now) {
+            Some(a) => a,
+            None => {
+                let token = bearer().await?;
+                let fetched = http
+                    .fetch(product_request(&self.config, account, product, &token))
+                    .await;
+                let answer = fetched
+                    .map_err(unavailable)
+                    .and_then(|r| product_response(&r))
+                    .map(Answer::Product);
+                self.remember(key, &answer, now);
+                answer
+            }
+        };
+        match answer? {
+            Answer::Product(p) => Ok(p),
+            Answer::Products(_) => Err(bad_json()),
+        }
+    }
+
+    /// The products of an account, with what `subject` may do with each.
+    pub async fn products<H: HttpClient, F: std::future::Future<Output = Result<String, AccessError>>>(
+        &self,
+        subject: &str,
+        account: &str,
+        bearer: impl FnOnce() -> F,
+        http: &H,
+        clock: &dyn Clock,
+    ) -> Result<Vec<ProductSummary>, AccessError> {
+        let key = Self::key(subject, account, None);
+        let now = clock.now_secs();
+        let answer = match self.cached(&key, now) {
+            Some(a) => a,
+            None => {
+                let token = bearer().await?;
+                let fetched = http.fetch(products_request(&self.config, account, &token)).await;
+                let answer = fetched
+                    .map_err(unavailable)
+                    .and_then(|r| products_response(&r))
+                    .map(Answer::Products);
+                self.remember(key, &answer, now);
+                answer
+            }
+        };
+        match answer? {
+            Answer::Products(p) => Ok(p),
+            Answer::Product(_) => Err(bad_json()),
+        }
+    }
+}
+
+fn unavailable(e: FetchError) -> AccessError {
+    AccessError::Unavailable {
+        reason: format!("upstream {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> UpstreamConfig {
+        UpstreamConfig::new("https://api.example/v1/", Audience::parse("api").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn names_become_single_encoded_segments() {
+        let r = product_request(&config(), "demo", "we?ird#p&x/../y z", "t");
+        assert_eq!(
+            r.uri().to_string(),
+            "https://api.example/v1/products/demo/we%3Fird%23p%26x%2F..%2Fy%20z"
+        );
+        assert_eq!(r.headers()["authorization"], "Bearer t");
+        let r = products_request(&config(), "dëmo", "t");
+        assert_eq!(r.uri().path(), "/v1/accounts/d%C3%ABmo/products");
+    }
+
+    fn res(status: u16, body: &str) -> Response<Vec<u8>> {
+        Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn statuses_map_to_access_errors() {
+        assert_eq!(product_response(&res(404, "")), Err(AccessError::NoSuchProduct));
+        assert_eq!(products_response(&res(404, "")), Err(AccessError::NoSuchAccount));
+        assert_eq!(product_response(&res(401, "")), Err(AccessError::Denied));
+        assert_eq!(product_response(&res(403, "")), Err(AccessError::Denied));
+        assert!(matches!(
+            product_response(&res(500, "")),
+            Err(AccessError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            product_response(&res(200, "{}")),
+            Err(AccessError::Unavailable { .. })
+        ));
+    }
+
+    #[test]
+    fn answers_parse() {
+        let p = product_response(&res(
+            200,
+            r#"{"visibility":"restricted","permissions":{"read":true,"list":false},"backend":{"type":"r2","prefix":"x/"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            p.permissions,
+            Permissions {
+                read: true,
+                list: false
+            }
+        );
+        let list = products_response(&res(
+            200,
+            r#"{"products":[{"product":"a","visibility":"public","permissions":{"read":true,"list":true}}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(list[0].name, "a");
+    }
+
+    #[test]
+    fn cache_keys_never_cross_subjects() {
+        assert_ne!(
+            UpstreamClient::key("alice", "a", Some("p")),
+            UpstreamClient::key("bob", "a", Some("p"))
+        );
+        assert_ne!(
+            UpstreamClient::key("alice", "a", Some("p")),
+            UpstreamClient::key("alice", "a", None)
+        );
+    }
+}

@@ -77,13 +77,16 @@ pub async fn mint<S: Signer + 'static>(
     let Some(subject) = query_param(req, "sub").and_then(|s| Subject::parse(&s)) else {
         return bad_request("sub is required");
     };
-    let Some(audience) = provider
-        .config
-        .upstream_audience
-        .clone()
-        .or_else(|| Audience::parse("test"))
-    else {
-        return bad_request("no audience");
+    let audience = match query_param(req, "aud") {
+        Some(a) => Audience::parse(&a),
+        None => provider
+            .config
+            .upstream_audience
+            .clone()
+            .or_else(|| Audience::parse("test")),
+    };
+    let Some(audience) = audience else {
+        return bad_request("aud must be 1 to 256 printable characters");
     };
     match provider.jwt_signer.mint(&subject, &audience, clock, random).await {
         Ok(token) => {

@@ -1,0 +1,314 @@
+"""A test upstream API (docs/upstream-api.md) for the end-to-end suite, run in-process in a
+background thread, in the style of `idp.TestIdP`.
+
+    GET /products/{account}/{product}     what one caller may do with one product
+    GET /accounts/{account}/products      the products one caller may list
+
+Every request must carry `Authorization: Bearer <JWT>` minted by the worker's OpenID
+provider. `TestUpstream` verifies each one with PyJWT against the worker's own JWKS
+(`{issuer}/.well-known/jwks.json`, through `PyJWKClient`): RS256, `iss`, `aud`, `exp`,
+`iat`, `nbf == iat`, `exp - iat == 60`, `sub` and `jti` present. A token that fails gets a
+401 and is recorded as a failure, so a test can assert there were none.
+
+It speaks HTTP/1.1 with keep-alive and an exact Content-Length (workerd pools connections)
+and cuts kept-alive connections on `stop()`.
+
+Controls, all plain methods:
+
+- `set_product(account, product, answer, subject=None)`: the answer for one product, for one
+  subject or (subject=None) for everyone without their own; `answer` is a dict (200 JSON) or
+  an int status (e.g. 404). Unknown products answer 404.
+- `set_account(account, answer, subject=None)`: the same for `/accounts/{account}/products`;
+  a dict, a list of product entries (wrapped as {"products": [...]}), or an int status.
+- `fail(path, status=None, invalid_json=False, delay=0.0)`: a failure mode for one RAW path
+  (as received, e.g. "/products/demo/up500"): answer `status`, or a 200 with a body that is
+  not JSON, after sleeping `delay` seconds. `clear_failure(path)` undoes it.
+- `log`: every request, as `Seen(raw_path, segments, sub, ok, error, claims, kid, token)`;
+  `seen(raw_path=None, sub=None)`, `count(...)`, `failures()`, `raw_paths()`.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote
+
+import jwt
+
+LIFETIME = 60  # exp - iat of every per-caller JWT, by contract
+
+
+def product_answer(prefix: str, visibility: str = "public", read: bool = True, list: bool = True) -> dict:
+    """A 200 answer for `/products/...` with an R2 backend at `prefix`."""
+    return {"visibility": visibility, "permissions": {"read": read, "list": list},
+            "backend": {"type": "r2", "prefix": prefix}}
+
+
+def account_entry(product: str, visibility: str = "public", read: bool = True, list: bool = True) -> dict:
+    """One entry of an `/accounts/{account}/products` answer."""
+    return {"product": product, "visibility": visibility, "permissions": {"read": read, "list": list}}
+
+
+def encode_segment(s: str) -> str:
+    """The contract's encoding of one path segment: unreserved kept, all else %XX upper-case."""
+    return quote(s, safe="")  # quote always keeps A-Za-z0-9 and "-._~"
+
+
+@dataclass
+class Seen:
+    raw_path: str                 # exactly as received (undecoded), query and all
+    segments: list[str]           # raw_path split on "/" (still encoded), without the leading ""
+    sub: str | None               # the verified subject (None if verification failed)
+    ok: bool                      # the JWT verified
+    error: str | None = None      # why not
+    claims: dict = field(default_factory=dict)
+    kid: str | None = None
+    token: str | None = None
+    at: float = 0.0
+
+
+@dataclass
+class Failure:
+    status: int | None = None
+    invalid_json: bool = False
+    delay: float = 0.0
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection is dropped after this
+    server: "_Server"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.up._lock:
+            self.server.up._conns.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.up._lock:
+                self.server.up._conns.discard(self.connection)
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        up = self.server.up
+        raw = self.path
+        seen = up._verify(raw, self.headers.get("Authorization"))
+        with up._lock:
+            up.log.append(seen)
+            failure = up.failures_by_path.get(raw)
+        if not seen.ok:
+            self._reply(401, json.dumps({"error": "invalid_token", "detail": seen.error}).encode())
+            return
+        if failure is not None:
+            if failure.delay:
+                time.sleep(failure.delay)
+            if failure.status is not None:
+                self._reply(failure.status, b'{"error":"injected"}')
+                return
+            if failure.invalid_json:
+                self._reply(200, b'{"visibility": "public", "permissions": {', "application/json")
+                return
+        status, body = up._answer(seen)
+        self._reply(status, json.dumps(body).encode())
+
+    def do_POST(self) -> None:
+        self._reply(405, b'{"error":"method_not_allowed"}')
+
+    do_PUT = do_DELETE = do_POST
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    up: "TestUpstream"
+
+    def handle_error(self, request, client_address) -> None:
+        # A peer hanging up (e.g. the worker giving up on a slow answer) is expected.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class TestUpstream:
+    """The upstream API on http://127.0.0.1:<port>, in a background thread."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, issuer: str, audience: str, kid: str | None = None, name: str = "upstream"):
+        self.issuer = issuer            # the worker's OIDC_PROVIDER_ISSUER
+        self.audience = audience        # the worker's UPSTREAM_API_AUDIENCE
+        self.kid = kid                  # if set, every token's header must name this kid
+        self.name = name
+        self.products: dict[tuple[str, str], dict[str | None, Any]] = {}
+        self.accounts: dict[str, dict[str | None, Any]] = {}
+        self.failures_by_path: dict[str, Failure] = {}
+        self.log: list[Seen] = []
+        self._jwks: jwt.PyJWKClient | None = None
+        self._jwks_lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._conns: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self.port, "start() the upstream first"
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "TestUpstream":
+        if self._server is None:
+            server = _Server(("127.0.0.1", self.port), _Handler)
+            server.up = self
+            self.port = server.server_address[1]
+            self._server = server
+            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"upstream-{self.name}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops listening and drops every connection; safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        with self._lock:
+            conns = list(self._conns)
+            self._conns.clear()
+        for c in conns:  # kept-alive connections would otherwise go on being served
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "TestUpstream":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- controls ----------------------------------------------------------------------
+
+    def set_product(self, account: str, product: str, answer: dict | int, subject: str | None = None) -> None:
+        with self._lock:
+            self.products.setdefault((account, product), {})[subject] = answer
+
+    def set_account(self, account: str, answer: dict | list | int, subject: str | None = None) -> None:
+        if isinstance(answer, list):
+            answer = {"products": answer}
+        with self._lock:
+            self.accounts.setdefault(account, {})[subject] = answer
+
+    def fail(self, path: str, status: int | None = None, invalid_json: bool = False, delay: float = 0.0) -> None:
+        with self._lock:
+            self.failures_by_path[path] = Failure(status, invalid_json, delay)
+
+    def clear_failure(self, path: str) -> None:
+        with self._lock:
+            self.failures_by_path.pop(path, None)
+
+    # -- the log -----------------------------------------------------------------------
+
+    def seen(self, raw_path: str | None = None, sub: str | None = None) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.log
+                    if (raw_path is None or s.raw_path == raw_path) and (sub is None or s.sub == sub)]
+
+    def count(self, raw_path: str | None = None, sub: str | None = None) -> int:
+        return len(self.seen(raw_path, sub))
+
+    def failures(self) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.log if not s.ok]
+
+    def raw_paths(self) -> list[str]:
+        with self._lock:
+            return [s.raw_path for s in self.log]
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _jwk_client(self) -> jwt.PyJWKClient:
+        with self._jwks_lock:
+            if self._jwks is None:
+                self._jwks = jwt.PyJWKClient(self.issuer + "/.well-known/jwks.json", cache_keys=True, timeout=10)
+            return self._jwks
+
+    def _verify(self, raw: str, authorization: str | None) -> Seen:
+        segments = raw.split("/")[1:]
+        seen = Seen(raw_path=raw, segments=segments, sub=None, ok=False, at=time.time())
+        try:
+            if not authorization or not authorization.startswith("Bearer "):
+                raise ValueError(f"no bearer token: {authorization!r}")
+            token = authorization[len("Bearer "):]
+            seen.token = token
+            header = jwt.get_unverified_header(token)
+            seen.kid = header.get("kid")
+            if header.get("alg") != "RS256":
+                raise ValueError(f"alg {header.get('alg')!r}")
+            if self.kid is not None and seen.kid != self.kid:
+                raise ValueError(f"kid {seen.kid!r}, expected {self.kid!r}")
+            key = self._jwk_client().get_signing_key_from_jwt(token)
+            claims = jwt.decode(token, key.key, algorithms=["RS256"], issuer=self.issuer, audience=self.audience,
+                                options={"require": ["iss", "aud", "sub", "iat", "nbf", "exp", "jti"]})
+            seen.claims = claims
+            if claims["exp"] - claims["iat"] != LIFETIME:
+                raise ValueError(f"lifetime {claims['exp'] - claims['iat']}, expected {LIFETIME}")
+            if claims["nbf"] != claims["iat"]:
+                raise ValueError(f"nbf {claims['nbf']} != iat {claims['iat']}")
+            if not isinstance(claims["sub"], str) or not claims["sub"]:
+                raise ValueError(f"sub {claims['sub']!r}")
+            if not isinstance(claims["jti"], str) or len(claims["jti"]) < 16:
+                raise ValueError(f"jti {claims['jti']!r}")
+            seen.sub = claims["sub"]
+            seen.ok = True
+        except Exception as e:  # noqa: BLE001 - anything wrong is a verification failure
+            seen.error = f"{type(e).__name__}: {e}"
+        return seen
+
+    def _pick(self, answers: dict[str | None, Any] | None, sub: str) -> Any:
+        if not answers:
+            return 404
+        if sub in answers:
+            return answers[sub]
+        return answers.get(None, 404)
+
+    def _answer(self, seen: Seen) -> tuple[int, Any]:
+        raw = seen.raw_path
+        if "?" in raw or "#" in raw:
+            return 400, {"error": "unexpected query or fragment", "path": raw}
+        seg = seen.segments
+        with self._lock:
+            if len(seg) == 3 and seg[0] == "products":
+                answer = self._pick(self.products.get((unquote(seg[1]), unquote(seg[2]))), seen.sub)
+            elif len(seg) == 3 and seg[0] == "accounts" and seg[2] == "products":
+                answer = self._pick(self.accounts.get(unquote(seg[1])), seen.sub)
+            else:
+                return 404, {"error": "no such route", "path": raw}
+        if isinstance(answer, int):
+            return answer, {"error": "status", "status": answer}
+        return 200, answer

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -85,6 +87,7 @@ def main() -> None:
                   f"(median of 15 requests signing 51 times minus 15 signing once, / 50)")
 
     bench_sts(key)
+    bench_s3(key)
 
     with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
         f.write(key.pem)
@@ -122,6 +125,61 @@ def bench_sts(key) -> None:
                   f"(baseline GET /: p50 {b50:.2f} ms, p99 {b99:.2f} ms; ratio p50 {x50 / b50:.2f}x, "
                   f"p99 {x99 / b99:.2f}x); IdP JWKS fetched {idp.count('/jwks')} time(s)")
             print(f"session token length: {token_len} characters")
+
+
+def bench_s3(key) -> None:
+    """A signed 1 KiB GetObject through the worker (R2 backend, embedded catalogue), against
+    the same object read anonymously and the trivial GET / in the same worker. R2 behind a
+    binding has no HTTP endpoint of its own, so there is no "straight from the backend" read
+    to compare with here (that needs the S3-compatible HTTP backend)."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    catalogue = {"accounts": {"bench": {"products": {
+        "p": {"visibility": "restricted", "readers": ["bench-user"], "backend": {"type": "r2", "prefix": "b/p/"}},
+        "pub": {"visibility": "public", "backend": {"type": "r2", "prefix": "b/pub/"}}}}}}
+    with TestIdP(max_age=3600) as idp:
+        port = free_port()
+        w = Worker(port=port, vars={
+            "OIDC_PROVIDER_ISSUER": f"http://127.0.0.1:{port}", "OIDC_PROVIDER_KID": key.kid,
+            "INSECURE_TEST_ROUTES": "1", "AUTH_ISSUER": idp.issuer, "AUTH_AUDIENCE": idp.audience,
+            "CATALOGUE": json.dumps(catalogue)},
+            secrets={"OIDC_PROVIDER_KEY": key.pem, "SESSION_TOKEN_KEY": session_key_b64()},
+            extra_toml='[[r2_buckets]]\nbinding = "DATA"\nbucket_name = "bench"\n')
+        with w:
+            body = os.urandom(1024)
+            for k in ("b/p/one-kib", "b/pub/one-kib"):
+                requests.put(f"{w.url}/.test/r2/{k}", data=body, timeout=10).raise_for_status()
+            sts = boto3.client("sts", endpoint_url=w.url + "/.sts", region_name="us-east-1",
+                               aws_access_key_id="x", aws_secret_access_key="x")
+            c = sts.assume_role_with_web_identity(RoleArn="arn:aws:iam::000000000000:role/_default",
+                                                  RoleSessionName="bench", WebIdentityToken=idp.mint({"sub": "bench-user"}),
+                                                  DurationSeconds=3600)["Credentials"]
+            cfg = Config(s3={"addressing_style": "path"}, signature_version="s3v4")
+            signed = boto3.client("s3", endpoint_url=w.url, region_name="us-east-1", config=cfg,
+                                  aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                                  aws_session_token=c["SessionToken"])
+            anon = boto3.client("s3", endpoint_url=w.url, region_name="us-east-1",
+                                config=cfg.merge(Config(signature_version=UNSIGNED)))
+
+            def timed(fn, n):
+                out = []
+                for _ in range(n):
+                    t = time.perf_counter()
+                    fn()
+                    out.append((time.perf_counter() - t) * 1000)
+                return out
+
+            n = N_LATENCY // 2
+            get_signed = lambda: signed.get_object(Bucket="bench", Key="p/one-kib")["Body"].read()  # noqa: E731
+            get_anon = lambda: anon.get_object(Bucket="bench", Key="pub/one-kib")["Body"].read()  # noqa: E731
+            timed(get_signed, 20)
+            timed(get_anon, 20)
+            sg, an = timed(get_signed, n), timed(get_anon, n)
+            base = timed_gets(requests.Session(), w.url + "/", n)
+            print(f"S3 GetObject 1 KiB, boto3, {n} sequential: signed p50 {pct(sg, 50):.2f} ms / p99 {pct(sg, 99):.2f} ms; "
+                  f"anonymous p50 {pct(an, 50):.2f} / p99 {pct(an, 99):.2f} ms; GET / (requests) p50 "
+                  f"{pct(base, 50):.2f} / p99 {pct(base, 99):.2f} ms; signed/anonymous p50 {pct(sg, 50) / pct(an, 50):.2f}x")
 
 
 if __name__ == "__main__":

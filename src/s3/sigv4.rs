@@ -610,18 +610,9 @@ fn parse_amz_date(value: &str) -> Option<u64> {
     if year < 1970 || day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days from 1970-01-01 to a date on or after it (proleptic Gregorian calendar).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    // year >= 1970 was checked, so the day count is not negative.
+    let days = u64::try_from(crate::time::days_from_civil(year as i64, month as i64, day as i64)).ok()?;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Verifies a request's SigV4 authentication with S3's rules.

@@ -180,6 +180,34 @@ impl UpstreamClient {
         cache.insert(key, (now + ttl, answer.clone()));
     }
 
+    /// The cached answer for `key`, or a fresh one: mint the caller's JWT (`bearer`), build the
+    /// request (`request`), fetch it and parse the response (`parse`). Outages are not cached.
+    async fn ask<H, F>(
+        &self,
+        key: Key,
+        request: impl FnOnce(&str) -> Request<Vec<u8>>,
+        parse: fn(&Response<Vec<u8>>) -> Result<Answer, AccessError>,
+        bearer: impl FnOnce() -> F,
+        http: &H,
+        clock: &dyn Clock,
+    ) -> Result<Answer, AccessError>
+    where
+        H: HttpClient,
+        F: std::future::Future<Output = Result<String, AccessError>>,
+    {
+        let now = clock.now_secs();
+        if let Some(answer) = self.cached(&key, now) {
+            return answer;
+        }
+        let token = bearer().await?;
+        let answer = match http.fetch(request(&token)).await {
+            Ok(res) => parse(&res),
+            Err(e) => Err(unavailable(e)),
+        };
+        self.remember(key, &answer, now);
+        answer
+    }
+
     /// What `subject` may do with one product. `bearer` mints the caller's JWT on demand.
     pub async fn product<H: HttpClient, F: std::future::Future<Output = Result<String, AccessError>>>(
         &self,
@@ -191,23 +219,9 @@ impl UpstreamClient {
         clock: &dyn Clock,
     ) -> Result<ProductAccess, AccessError> {
         let key = Self::key(subject, account, Some(product));
-        let now = clock.now_secs();
-        let answer = match self.cached(&key, now) {
-            Some(a) => a,
-            None => {
-                let token = bearer().await?;
-                let fetched = http
-                    .fetch(product_request(&self.config, account, product, &token))
-                    .await;
-                let answer = fetched
-                    .map_err(unavailable)
-                    .and_then(|r| product_response(&r))
-                    .map(Answer::Product);
-                self.remember(key, &answer, now);
-                answer
-            }
-        };
-        match answer? {
+        let request = |token: &str| product_request(&self.config, account, product, token);
+        let parse = |r: &Response<Vec<u8>>| product_response(r).map(Answer::Product);
+        match self.ask(key, request, parse, bearer, http, clock).await? {
             Answer::Product(p) => Ok(p),
             Answer::Products(_) => Err(bad_json()),
         }
@@ -223,21 +237,9 @@ impl UpstreamClient {
         clock: &dyn Clock,
     ) -> Result<Vec<ProductSummary>, AccessError> {
         let key = Self::key(subject, account, None);
-        let now = clock.now_secs();
-        let answer = match self.cached(&key, now) {
-            Some(a) => a,
-            None => {
-                let token = bearer().await?;
-                let fetched = http.fetch(products_request(&self.config, account, &token)).await;
-                let answer = fetched
-                    .map_err(unavailable)
-                    .and_then(|r| products_response(&r))
-                    .map(Answer::Products);
-                self.remember(key, &answer, now);
-                answer
-            }
-        };
-        match answer? {
+        let request = |token: &str| products_request(&self.config, account, token);
+        let parse = |r: &Response<Vec<u8>>| products_response(r).map(Answer::Products);
+        match self.ask(key, request, parse, bearer, http, clock).await? {
             Answer::Products(p) => Ok(p),
             Answer::Product(_) => Err(bad_json()),
         }

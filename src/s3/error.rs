@@ -12,6 +12,8 @@ pub struct S3Error {
     pub message: String,
     /// `Retry-After` seconds, for 503s.
     pub retry_after: Option<u32>,
+    /// The object's size, for the `Content-Range: bytes */size` of a 416 (RFC 9110 §15.5.17).
+    pub object_size: Option<u64>,
 }
 
 /// The S3 error codes this proxy answers with.
@@ -68,6 +70,7 @@ impl S3Error {
             code,
             message: message.into(),
             retry_after: None,
+            object_size: None,
         }
     }
 
@@ -90,6 +93,12 @@ impl S3Error {
         if let Some(secs) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let (S3Code::InvalidRange, Some(size)) = (self.code, self.object_size) {
+            h.insert(
+                header::CONTENT_RANGE,
+                crate::s3::object::unsatisfied_content_range(size),
+            );
+        }
         res
     }
 }
@@ -106,6 +115,13 @@ mod tests {
         assert!(body.contains("<Code>NoSuchKey</Code>"));
         assert!(body.contains("<Resource>/acct/p/a&amp;b</Resource>"));
         assert!(body.contains("<RequestId>r1</RequestId>"));
+    }
+
+    #[test]
+    fn unsatisfiable_range_names_the_object_size() {
+        let mut e = S3Error::new(S3Code::InvalidRange, "The requested range is not satisfiable");
+        e.object_size = Some(1024);
+        assert_eq!(e.to_response("/a", "r").headers()["content-range"], "bytes */1024");
     }
 
     #[test]

@@ -225,7 +225,10 @@ impl<'c> S3Service<'c> {
                 }
             }
             let range = match range_header {
-                Some(h) => object::parse_range(h, meta.size)?,
+                Some(h) => object::parse_range(h, meta.size).map_err(|mut e| {
+                    e.object_size = Some(meta.size);
+                    e
+                })?,
                 None => None,
             };
             let mut r = Response::new(Body::Empty);

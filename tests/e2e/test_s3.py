@@ -140,6 +140,7 @@ def test_range_conditional_and_head(alice):
     with pytest.raises(ClientError) as e:
         alice.get_object(Bucket="demo", Key="public-data/hello.txt", Range="bytes=5000-6000")
     assert code(e.value) == "InvalidRange"
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */1024"
 
 
 def test_missing_key_bucket_and_writes(env, alice):

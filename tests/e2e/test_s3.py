@@ -223,3 +223,14 @@ def test_aws_cli_ls_and_cp(env, tmp_path):
                         env=signed, capture_output=True, text=True, timeout=60)
     assert cp.returncode == 0, cp.stderr
     assert cp.stdout == "top secret"
+
+
+def test_a_request_signed_with_a_skewed_clock_is_refused(alice, monkeypatch):
+    import datetime
+    import botocore.auth
+    skewed = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: skewed)
+    with pytest.raises(ClientError) as e:
+        alice.get_object(Bucket="demo", Key="public-data/hello.txt")
+    assert code(e.value) == "RequestTimeTooSkewed"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

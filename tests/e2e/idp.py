@@ -22,11 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.server
 import json
-import socket
-import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -36,6 +32,8 @@ import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from loopback import KeepAliveHandler, LoopbackServer
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks"
@@ -114,25 +112,7 @@ def sign_compact(header: dict, claims: dict, key: IdPKey | None, alg: str | None
     return f"{signing_input}.{b64url(sig)}"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # an idle keep-alive connection is dropped after this
-    server: "_Server"
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.idp._lock:
-            self.server.idp._conns.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self.server.idp._lock:
-                self.server.idp._conns.discard(self.connection)
-
-    def log_message(self, *args) -> None:  # quiet
-        pass
+class _Handler(KeepAliveHandler):
 
     def _reply(self, status: int, body: bytes, content_type: str = "application/json",
                headers: dict[str, str] | None = None) -> None:
@@ -146,7 +126,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_GET(self) -> None:
-        idp = self.server.idp
+        idp = self.server.owner
         path = self.path.split("?", 1)[0]
         with idp._lock:
             idp.requests[path] += 1
@@ -164,25 +144,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # connections are closed explicitly in TestIdP._close
-    idp: "TestIdP"
-
-    def handle_error(self, request, client_address) -> None:
-        # A peer hanging up, or go_down(listen=False) cutting a connection, is expected.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
 
 
-class TestIdP:
+class TestIdP(LoopbackServer):
     """An OpenID provider on http://127.0.0.1:<port>, in a background thread."""
+
+    handler = _Handler
 
     __test__ = False  # not a pytest test class
 
     def __init__(self, name: str = "idp", max_age: int = 300, audience: str = "e2e-client",
                  subject: str = "e2e-subject", key_bits: int = 2048):
-        self.name = name
+        super().__init__(name)
         self.max_age = max_age
         self.audience = audience
         self.subject = subject
@@ -191,12 +164,7 @@ class TestIdP:
         self.requests: Counter[str] = Counter()
         self.keys: dict[str, IdPKey] = {}
         self.published: list[str] = []
-        self._lock = threading.RLock()
-        self._conns: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._key_serial = 0
-        self.port = 0
         self.add_key()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -205,43 +173,6 @@ class TestIdP:
     def issuer(self) -> str:
         assert self.port, "start() the IdP first"
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def listening(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> "TestIdP":
-        if self._server is None:
-            server = _Server(("127.0.0.1", self.port), _Handler)
-            server.idp = self
-            self.port = server.server_address[1]
-            self._server = server
-            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"idp-{self.name}", daemon=True)
-            self._thread.start()
-        return self
-
-    def _close(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        with self._lock:
-            conns = list(self._conns)
-            self._conns.clear()
-        for c in conns:  # kept-alive connections would otherwise go on being served
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def stop(self) -> None:
-        """Stops listening and drops every connection; safe to call twice."""
-        self._close()
 
     def go_down(self, listen: bool = True) -> None:
         """Answer 503 to everything (listen=True), or stop listening entirely (listen=False)."""
@@ -256,12 +187,6 @@ class TestIdP:
             self.down = False
         if self._server is None:
             self.start()
-
-    def __enter__(self) -> "TestIdP":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- documents ---------------------------------------------------------------------
 

@@ -29,10 +29,7 @@ Controls, all plain methods:
 
 from __future__ import annotations
 
-import http.server
 import json
-import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,6 +37,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import jwt
+
+from loopback import KeepAliveHandler, LoopbackServer
 
 LIFETIME = 60  # exp - iat of every per-caller JWT, by contract
 
@@ -80,25 +79,7 @@ class Failure:
     delay: float = 0.0
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # an idle keep-alive connection is dropped after this
-    server: "_Server"
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.up._lock:
-            self.server.up._conns.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self.server.up._lock:
-                self.server.up._conns.discard(self.connection)
-
-    def log_message(self, *args) -> None:  # quiet
-        pass
+class _Handler(KeepAliveHandler):
 
     def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
@@ -109,7 +90,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_GET(self) -> None:
-        up = self.server.up
+        up = self.server.owner
         raw = self.path
         seen = up._verify(raw, self.headers.get("Authorization"))
         with up._lock:
@@ -136,19 +117,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_POST
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    up: "TestUpstream"
-
-    def handle_error(self, request, client_address) -> None:
-        # A peer hanging up (e.g. the worker giving up on a slow answer) is expected.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
 
 
-class TestUpstream:
+class TestUpstream(LoopbackServer):
     """The upstream API on http://127.0.0.1:<port>, in a background thread."""
+
+    handler = _Handler
 
     __test__ = False  # not a pytest test class
 
@@ -156,18 +130,13 @@ class TestUpstream:
         self.issuer = issuer            # the worker's OIDC_PROVIDER_ISSUER
         self.audience = audience        # the worker's UPSTREAM_API_AUDIENCE
         self.kid = kid                  # if set, every token's header must name this kid
-        self.name = name
+        super().__init__(name)
         self.products: dict[tuple[str, str], dict[str | None, Any]] = {}
         self.accounts: dict[str, dict[str | None, Any]] = {}
         self.failures_by_path: dict[str, Failure] = {}
         self.log: list[Seen] = []
         self._jwks: jwt.PyJWKClient | None = None
         self._jwks_lock = threading.Lock()
-        self._lock = threading.RLock()
-        self._conns: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -175,42 +144,6 @@ class TestUpstream:
     def url(self) -> str:
         assert self.port, "start() the upstream first"
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "TestUpstream":
-        if self._server is None:
-            server = _Server(("127.0.0.1", self.port), _Handler)
-            server.up = self
-            self.port = server.server_address[1]
-            self._server = server
-            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"upstream-{self.name}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stops listening and drops every connection; safe to call twice."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        with self._lock:
-            conns = list(self._conns)
-            self._conns.clear()
-        for c in conns:  # kept-alive connections would otherwise go on being served
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "TestUpstream":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- controls ----------------------------------------------------------------------
 

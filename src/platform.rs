@@ -102,6 +102,36 @@ pub enum FetchError {
 #[allow(async_fn_in_trait)] // single-threaded runtime: futures need not be Send
 pub trait HttpClient {
     async fn fetch(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, FetchError>;
+
+    /// Like [`HttpClient::fetch`], but the body is streamed through, never read into memory
+    /// (the Workers adapter hands the runtime's stream on). The time bound covers the headers.
+    /// The default buffers, which is what tests want.
+    async fn fetch_stream(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<crate::web::StreamBody>, FetchError> {
+        let (parts, body) = self.fetch(req).await?.into_parts();
+        Ok(http::Response::from_parts(
+            parts,
+            crate::web::StreamBody(Box::new(body)),
+        ))
+    }
+}
+
+/// Worker secrets looked up by name at request time (the backend credentials a catalogue
+/// entry names).
+pub trait Secrets {
+    fn secret(&self, name: &str) -> Option<crate::secret::SecretString>;
+}
+
+/// No secrets at all.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoSecrets;
+
+impl Secrets for NoSecrets {
+    fn secret(&self, _name: &str) -> Option<crate::secret::SecretString> {
+        None
+    }
 }
 
 /// Structured log output (one JSON object a line).
@@ -117,6 +147,8 @@ pub struct Io<'a, H, R = crate::s3::store::NoStore> {
     pub log: &'a dyn Log,
     /// The object store (the R2 binding on Workers).
     pub store: &'a R,
+    /// Worker secrets by name (backend credentials).
+    pub secrets: &'a dyn Secrets,
 }
 
 impl<'a, H> Io<'a, H> {
@@ -128,6 +160,7 @@ impl<'a, H> Io<'a, H> {
             http,
             log,
             store: &crate::s3::store::NoStore,
+            secrets: &NoSecrets,
         }
     }
 }
@@ -141,7 +174,13 @@ impl<'a, H, R> Io<'a, H, R> {
             http: self.http,
             log: self.log,
             store,
+            secrets: self.secrets,
         }
+    }
+
+    /// The same I/O with `secrets` to look backend credentials up in.
+    pub fn with_secrets(self, secrets: &'a dyn Secrets) -> Self {
+        Io { secrets, ..self }
     }
 }
 

@@ -38,6 +38,39 @@ pub fn iso8601(secs: u64) -> String {
     )
 }
 
+/// Parses RFC 3339 UTC as S3 writes it in listings: `2026-11-23T10:00:00Z` or with
+/// fractional seconds (`…:00.000Z`), which are dropped. `None` for anything else.
+pub fn parse_iso8601(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let tail = &s[19..];
+    let tail = match tail.strip_prefix('.') {
+        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => tail,
+    };
+    let valid = tail == "Z"
+        && year >= 1970
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 61;
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +89,23 @@ mod tests {
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(iso8601(1_440_938_160), "2015-08-30T12:36:00Z");
         assert_eq!(iso8601(1_795_435_200), "2026-11-23T12:00:00Z");
+    }
+
+    #[test]
+    fn iso8601_round_trips_and_takes_fractions() {
+        for secs in [0, 1_440_938_160, 1_795_000_000] {
+            assert_eq!(parse_iso8601(&iso8601(secs)), Some(secs));
+        }
+        assert_eq!(parse_iso8601("2015-08-30T12:36:00.000Z"), Some(1_440_938_160));
+        for bad in [
+            "",
+            "2015-08-30T12:36:00",
+            "2015-08-30 12:36:00Z",
+            "2015-13-30T12:36:00Z",
+            "1969-12-31T23:59:59Z",
+            "2015-08-30T12:36:00.Zx",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
     }
 }

@@ -64,10 +64,14 @@ pub(crate) fn response_to_worker(res: http::Response<Body>) -> worker::Result<Re
     Ok(match body {
         Body::Empty => builder.empty(),
         Body::Full(bytes) => builder.fixed(bytes),
-        // The only streams the core carries are the adapter's own `ResponseBody`s.
+        // The streams the core carries are the adapter's own `ResponseBody`s (R2, `fetch`);
+        // a buffered one (`HttpClient::fetch_stream`'s default) is sent as it is.
         Body::Stream(stream) => match stream.0.downcast::<worker::ResponseBody>() {
             Ok(body) => builder.body(*body),
-            Err(_) => builder.empty(),
+            Err(other) => match other.downcast::<Vec<u8>>() {
+                Ok(bytes) => builder.fixed(*bytes),
+                Err(_) => builder.empty(),
+            },
         },
     })
 }

@@ -14,8 +14,9 @@ use std::sync::OnceLock;
 use worker::{event, Context, Env, Request, Response};
 
 use crate::config::Config;
-use crate::platform::{Clock, Io, Log, SystemRandom};
+use crate::platform::{Clock, Io, Log, Secrets, SystemRandom};
 use crate::router::App;
+use crate::secret::SecretString;
 use webcrypto::WebCryptoSigner;
 
 /// Configuration, parsed once per isolate.
@@ -69,6 +70,16 @@ pub(crate) fn log(line: &serde_json::Value) {
     worker::console_log!("{line}");
 }
 
+/// Worker secrets by name, read from the request's `Env` (a secret put with
+/// `wrangler secret put` is visible to the next request).
+struct EnvSecrets<'a>(&'a Env);
+
+impl Secrets for EnvSecrets<'_> {
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        self.0.secret(name).ok().map(|s| SecretString::new(s.to_string()))
+    }
+}
+
 /// `PUT /.test/r2/{key}`: writes the body into the R2 binding, for the end-to-end suite to
 /// seed objects. Served only under the same rule as the other insecure test routes.
 async fn test_r2_put(mut req: Request, env: &Env) -> worker::Result<Response> {
@@ -103,7 +114,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let res = match convert::request_from_worker(req).await {
         Ok(req) => {
             let store = r2::R2Store(env.bucket("DATA").ok());
-            let io = Io::new(&WorkersClock, &SystemRandom, &fetch::WorkersHttp, &ConsoleLog).with_store(&store);
+            let secrets = EnvSecrets(&env);
+            let io = Io::new(&WorkersClock, &SystemRandom, &fetch::WorkersHttp, &ConsoleLog)
+                .with_store(&store)
+                .with_secrets(&secrets);
             app.handle(&req, &io).await
         }
         Err(res) => res,

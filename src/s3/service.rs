@@ -13,8 +13,10 @@ use crate::s3::auth::{self, Principal};
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::list::{self, ListEntry};
 use crate::s3::object::{self, Conditional, ObjectMeta};
+use crate::s3::remote::RemoteStore;
 use crate::s3::route::{self, ListParams, ObjectTarget, S3Request};
-use crate::s3::store::{ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::s3::sign::BackendCredentials;
+use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::sts::credentials::request_id;
 use crate::sts::seal::SessionKeys;
 use crate::upstream::catalogue::Catalogue;
@@ -39,9 +41,89 @@ pub enum Dispatch {
 }
 
 fn store_error(e: StoreError) -> S3Error {
-    let mut err = S3Error::new(S3Code::ServiceUnavailable, format!("{e}; please retry"));
-    err.retry_after = Some(5);
+    let (code, message, retry_after) = match e {
+        StoreError::Unaddressable => {
+            return S3Error::new(
+                S3Code::InvalidArgument,
+                "keys with a '.' or '..' segment cannot be read from this product's backend",
+            )
+        }
+        StoreError::Throttled => (S3Code::SlowDown, "Please reduce your request rate.".to_owned(), 1),
+        // The name of a missing secret is for the log (see `product_store`), not the caller.
+        StoreError::Credentials { .. } => (
+            S3Code::ServiceUnavailable,
+            "the product's storage backend is not configured correctly; please retry later".to_owned(),
+            30,
+        ),
+        e => (S3Code::ServiceUnavailable, format!("{e}; please retry"), 5),
+    };
+    let mut err = S3Error::new(code, message);
+    err.retry_after = Some(retry_after);
     err
+}
+
+/// The object store a product lives in, for one request.
+enum ProductStore<'a, R, H> {
+    R2(&'a R),
+    Remote(RemoteStore<'a, H>),
+}
+
+impl<R: ObjectStore, H: HttpClient> ObjectStore for ProductStore<'_, R, H> {
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+        match self {
+            ProductStore::R2(s) => s.head(key).await,
+            ProductStore::Remote(s) => s.head(key).await,
+        }
+    }
+    async fn get(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<(StoredObject, crate::web::StreamBody)>, StoreError> {
+        match self {
+            ProductStore::R2(s) => s.get(key, range).await,
+            ProductStore::Remote(s) => s.get(key, range).await,
+        }
+    }
+    async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        match self {
+            ProductStore::R2(s) => s.list(query).await,
+            ProductStore::Remote(s) => s.list(query).await,
+        }
+    }
+}
+
+/// The store behind `backend`: the R2 binding, or an S3-compatible endpoint with the
+/// credentials its entry names (looked up now, so a rotated secret takes effect at once).
+fn product_store<'a, H: HttpClient, R>(
+    backend: &'a BackendSpec,
+    io: &'a Io<'_, H, R>,
+) -> Result<ProductStore<'a, R, H>, S3Error> {
+    let BackendSpec::S3(remote) = backend else {
+        return Ok(ProductStore::R2(io.store));
+    };
+    let credentials = match &remote.credentials {
+        None => None,
+        Some(name) => {
+            let parsed = io
+                .secrets
+                .secret(name)
+                .and_then(|value| BackendCredentials::parse(value.expose_secret()));
+            if parsed.is_none() {
+                io.log.log(&serde_json::json!({
+                    "level": "error", "msg": "backend credentials missing or malformed", "secret": name,
+                }));
+                return Err(store_error(StoreError::Credentials { name: name.clone() }));
+            }
+            parsed
+        }
+    };
+    Ok(ProductStore::Remote(RemoteStore {
+        backend: remote,
+        credentials,
+        http: io.http,
+        clock: io.clock,
+    }))
 }
 
 fn access_error(e: AccessError, object: bool) -> S3Error {
@@ -127,8 +209,8 @@ impl<'c> S3Service<'c> {
             signer,
         };
         match op {
-            S3Request::GetObject(t) => self.object(&t, req, catalogue, io.store, false).await,
-            S3Request::HeadObject(t) => self.object(&t, req, catalogue, io.store, true).await,
+            S3Request::GetObject(t) => self.object(&t, req, catalogue, io, false).await,
+            S3Request::HeadObject(t) => self.object(&t, req, catalogue, io, true).await,
             S3Request::HeadBucket { account } => {
                 catalogue.products(&account).await.map_err(|e| access_error(e, false))?;
                 Ok(Response::new(Body::Empty))
@@ -145,7 +227,7 @@ impl<'c> S3Service<'c> {
                         params.start_after.as_deref(),
                         params.continuation_token.as_deref(),
                         catalogue,
-                        io.store,
+                        io,
                     )
                     .await?;
                 Ok(xml(list::list_v2_xml(
@@ -158,14 +240,7 @@ impl<'c> S3Service<'c> {
             }
             S3Request::ListObjectsV1 { account, params } => {
                 let page = self
-                    .list(
-                        &account,
-                        &params.common,
-                        params.marker.as_deref(),
-                        None,
-                        catalogue,
-                        io.store,
-                    )
+                    .list(&account, &params.common, params.marker.as_deref(), None, catalogue, io)
                     .await?;
                 let next_marker = page.next_token.as_ref().and(page.entries.last().map(|e| e.key.clone()));
                 Ok(xml(list::list_v1_xml(
@@ -186,7 +261,7 @@ impl<'c> S3Service<'c> {
         t: &ObjectTarget,
         req: &Request<Vec<u8>>,
         catalogue: &Lookup<'_, H, R, S>,
-        store: &R,
+        io: &Io<'_, H, R>,
         head: bool,
     ) -> Result<Response<Body>, S3Error> {
         let access = catalogue
@@ -198,7 +273,8 @@ impl<'c> S3Service<'c> {
         }
         let no_such_key = || S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.");
         let rest = t.rest.as_deref().filter(|r| !r.is_empty()).ok_or_else(no_such_key)?;
-        let key = backend_key(&access, rest);
+        let key = format!("{}{rest}", access.backend.prefix());
+        let store = &product_store(&access.backend, io)?;
         let headers = req.headers();
         let conditional = headers.contains_key(header::IF_MATCH)
             || headers.contains_key(header::IF_NONE_MATCH)
@@ -266,7 +342,7 @@ impl<'c> S3Service<'c> {
         start_after: Option<&str>,
         token: Option<&str>,
         catalogue: &Lookup<'_, H, R, S>,
-        store: &R,
+        io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
         let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
             let products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
@@ -297,7 +373,8 @@ impl<'c> S3Service<'c> {
         if !access.permissions.list {
             return Err(denied());
         }
-        let BackendSpec::R2 { prefix: backend_prefix } = &access.backend;
+        let backend_prefix = access.backend.prefix();
+        let store = product_store(&access.backend, io)?;
         let cursor = match token {
             None => None,
             Some(t) => Some(
@@ -325,7 +402,7 @@ impl<'c> S3Service<'c> {
         } else {
             store.list(&query).await.map_err(store_error)?
         };
-        let to_s3 = |k: &str| format!("{product}/{}", k.strip_prefix(backend_prefix.as_str()).unwrap_or(k));
+        let to_s3 = |k: &str| format!("{product}/{}", k.strip_prefix(backend_prefix).unwrap_or(k));
         Ok(Page {
             entries: page
                 .objects
@@ -410,11 +487,6 @@ struct Page {
     entries: Vec<ListEntry>,
     prefixes: Vec<String>,
     next_token: Option<String>,
-}
-
-fn backend_key(access: &ProductAccess, rest: &str) -> String {
-    let BackendSpec::R2 { prefix } = &access.backend;
-    format!("{prefix}{rest}")
 }
 
 fn xml(body: String) -> Response<Body> {

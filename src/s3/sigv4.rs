@@ -323,6 +323,31 @@ impl SigV4Request {
         }
     }
 
+    /// The authentication an outbound request is about to carry (header auth), for
+    /// [`crate::s3::sign`]: the same canonicalisation then serves both directions.
+    pub(crate) fn for_signing(
+        access_key_id: &str,
+        region: &str,
+        request_secs: u64,
+        signed_headers: Vec<String>,
+    ) -> Self {
+        let amz_date = format_amz_date(request_secs);
+        SigV4Request {
+            access_key_id: access_key_id.to_owned(),
+            scope: CredentialScope {
+                date: amz_date[..8].to_owned(),
+                region: region.to_owned(),
+                service: SERVICE.to_owned(),
+            },
+            amz_date,
+            request_secs,
+            signed_headers,
+            signature: [0; 32],
+            security_token: None,
+            kind: AuthKind::Header,
+        }
+    }
+
     fn signs(&self, name: &str) -> bool {
         self.signed_headers.iter().any(|h| h == name)
     }
@@ -613,6 +638,18 @@ fn parse_amz_date(value: &str) -> Option<u64> {
     // year >= 1970 was checked, so the day count is not negative.
     let days = u64::try_from(crate::time::days_from_civil(year as i64, month as i64, day as i64)).ok()?;
     Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// ISO 8601 basic format, UTC: `yyyymmddThhmmssZ` (the inverse of [`parse_amz_date`]).
+pub fn format_amz_date(secs: u64) -> String {
+    let (y, m, d) = crate::time::civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Verifies a request's SigV4 authentication with S3's rules.

@@ -1,4 +1,5 @@
-//! Object storage behind the proxy, as a trait the adapter implements (R2 binding today).
+//! Object storage behind the proxy, as a trait: the R2 binding (in the adapter) and
+//! S3-compatible HTTP endpoints ([`crate::s3::remote`]) implement it.
 //! Keys here are backend keys: the product's backend prefix is already applied.
 
 use crate::web::StreamBody;
@@ -36,10 +37,25 @@ pub struct ListPage {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
+    /// No answer (network, timeout) or a 5xx: worth retrying.
     #[error("storage backend unavailable")]
     Unavailable,
+    /// The backend asks callers to slow down (429, or 503 `SlowDown`).
+    #[error("storage backend is throttling")]
+    Throttled,
     #[error("storage backend is not configured")]
     NotConfigured,
+    /// The backend answered with an unexpected 4xx: the product's backend configuration
+    /// (bucket, credentials, region) is wrong, not the caller's request.
+    #[error("storage backend refused the proxy's request (status {status})")]
+    Refused { status: u16 },
+    /// The secret a catalogue entry names is not set or not `ACCESS_KEY_ID:SECRET`.
+    #[error("backend credentials secret {name} is missing or malformed")]
+    Credentials { name: String },
+    /// The key cannot be put in a URL unchanged (a `.` or `..` segment, which URL parsers
+    /// remove), so an HTTP backend cannot be asked for it.
+    #[error("the key has a '.' or '..' segment, which this backend cannot address")]
+    Unaddressable,
 }
 
 #[allow(async_fn_in_trait)] // single-threaded runtime: futures need not be Send

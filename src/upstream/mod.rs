@@ -34,6 +34,97 @@ pub enum BackendSpec {
         #[serde(default)]
         prefix: String,
     },
+    /// An S3-compatible HTTP endpoint (AWS S3, R2's S3 API, MinIO, ...), read path-style.
+    S3(S3Backend),
+}
+
+impl BackendSpec {
+    /// The prefix that maps the product's keys into the backend's.
+    pub fn prefix(&self) -> &str {
+        match self {
+            BackendSpec::R2 { prefix } => prefix,
+            BackendSpec::S3(b) => &b.prefix,
+        }
+    }
+}
+
+/// An S3-compatible bucket a product lives in:
+/// `{"type": "s3", "endpoint": "https://s3.eu-west-1.amazonaws.com", "bucket": "data",
+/// "prefix": "p/", "region": "eu-west-1", "credentials": "BACKEND_DATA"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Backend {
+    /// `https://host[:port]` (http on loopback), without path, query or fragment.
+    #[serde(deserialize_with = "endpoint")]
+    pub endpoint: String,
+    /// 1 to 255 characters of `A-Za-z0-9._-`.
+    #[serde(deserialize_with = "bucket")]
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+    /// The SigV4 signing region. Default `us-east-1`; R2 takes `auto`.
+    #[serde(default = "default_region", deserialize_with = "region")]
+    pub region: String,
+    /// The name of the worker secret holding `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. It must begin
+    /// with `BACKEND_`, so that a catalogue can never point the proxy at the provider's or the
+    /// STS's keys. None: requests go unsigned (a public bucket).
+    #[serde(default, deserialize_with = "credentials_name")]
+    pub credentials: Option<String>,
+}
+
+/// The prefix a backend credentials secret's name must have.
+pub const BACKEND_SECRET_PREFIX: &str = "BACKEND_";
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+fn endpoint<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    let s = String::deserialize(d)?;
+    let trimmed = s.trim_end_matches('/');
+    let uri = crate::identity::check_https_url(trimmed).map_err(|e| D::Error::custom(format!("endpoint: {e}")))?;
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(D::Error::custom("endpoint: must be an origin, without path or query"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn bucket<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    let ok = (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !ok || s == "." || s == ".." {
+        return Err(serde::de::Error::custom("bucket: 1 to 255 of A-Za-z0-9._-"));
+    }
+    Ok(s)
+}
+
+fn region<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    let ok = (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        return Err(serde::de::Error::custom("region: 1 to 32 of a-z0-9-"));
+    }
+    Ok(s)
+}
+
+fn credentials_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let Some(s) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let ok = s.len() > BACKEND_SECRET_PREFIX.len()
+        && s.len() <= 128
+        && s.starts_with(BACKEND_SECRET_PREFIX)
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        return Err(serde::de::Error::custom(
+            "credentials: a secret name BACKEND_[A-Z0-9_]+",
+        ));
+    }
+    Ok(Some(s))
 }
 
 /// The answer about one product, for one caller.

@@ -14,12 +14,12 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from idp import TestIdP
 from keys import new_key, session_key_b64
+from s3clients import code, credentials, s3_for
 from workerd import Worker, free_port
 
 CATALOGUE = {"accounts": {"demo": {"products": {
@@ -30,9 +30,6 @@ CATALOGUE = {"accounts": {"demo": {"products": {
 HELLO = os.urandom(1024)
 ODD_KEYS = ["a b.txt", "plus+sign.txt", "ünïcödé/文件.txt", "percent%25.txt", "dir//double.txt"]
 PAGES = [f"pages/p{i}.txt" for i in range(5)]
-# Path-style addressing, one attempt, and SigV4 everywhere: botocore presigns with legacy
-# SigV2 unless told "s3v4", and the proxy accepts only AWS4-HMAC-SHA256.
-BOTO = Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}, signature_version="s3v4")
 
 
 @pytest.fixture(scope="module")
@@ -65,27 +62,6 @@ def env():
     finally:
         w.stop()
         idp.stop()
-
-
-def credentials(w, idp, subject):
-    sts = boto3.client("sts", endpoint_url=w.url + "/.sts", region_name="us-east-1",
-                       aws_access_key_id="unused", aws_secret_access_key="unused")
-    token = idp.mint({"sub": subject})
-    c = sts.assume_role_with_web_identity(RoleArn="arn:aws:iam::000000000000:role/_default",
-                                          RoleSessionName="s3e2e", WebIdentityToken=token)["Credentials"]
-    return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
-            "aws_session_token": c["SessionToken"]}
-
-
-def s3_for(w, creds=None):
-    if creds is None:
-        return boto3.client("s3", endpoint_url=w.url, region_name="us-east-1",
-                            config=BOTO.merge(Config(signature_version=UNSIGNED)))
-    return boto3.client("s3", endpoint_url=w.url, region_name="us-east-1", config=BOTO, **creds)
-
-
-def code(e: ClientError) -> str:
-    return e.response["Error"]["Code"]
 
 
 @pytest.fixture(scope="module")

@@ -15,18 +15,16 @@ from urllib.parse import unquote
 import boto3
 import pytest
 import requests
-from botocore import UNSIGNED
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from idp import TestIdP
 from keys import new_key, session_key_b64
 from upstream import TestUpstream, account_entry, encode_segment, product_answer
+from s3clients import code, credentials, s3_for, status
 from workerd import Worker, free_port
 
 AUDIENCE = "e2e-upstream"
 HELLO = os.urandom(1024)
-BOTO = Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}, signature_version="s3v4")
 
 WEIRD = "we?ird#p&x"          # a product name full of URL delimiters
 SPACED = "a b ü"              # a space and unicode
@@ -101,31 +99,6 @@ def env():
         w.stop()
         up.stop()
         idp.stop()
-
-
-def credentials(w, idp, subject):
-    sts = boto3.client("sts", endpoint_url=w.url + "/.sts", region_name="us-east-1",
-                       aws_access_key_id="unused", aws_secret_access_key="unused")
-    token = idp.mint({"sub": subject})
-    c = sts.assume_role_with_web_identity(RoleArn="arn:aws:iam::000000000000:role/_default",
-                                          RoleSessionName="s3u", WebIdentityToken=token)["Credentials"]
-    return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
-            "aws_session_token": c["SessionToken"]}
-
-
-def s3_for(w, creds=None):
-    if creds is None:
-        return boto3.client("s3", endpoint_url=w.url, region_name="us-east-1",
-                            config=BOTO.merge(Config(signature_version=UNSIGNED)))
-    return boto3.client("s3", endpoint_url=w.url, region_name="us-east-1", config=BOTO, **creds)
-
-
-def code(e: ClientError) -> str:
-    return e.response["Error"]["Code"]
-
-
-def status(e: ClientError) -> int:
-    return e.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def read(client, product: str, name: str = "file.txt") -> bytes:

@@ -118,6 +118,71 @@ pub trait HttpClient {
     }
 }
 
+/// A cache shared by the isolates of a location (the Workers Cache API), for small values.
+/// Best effort: a miss or a failed write only costs the work the cache would have saved.
+/// The futures are boxed so that the trait can sit behind `&dyn` in [`Io`].
+pub trait SharedCache {
+    /// The value stored under `key` and not yet expired.
+    fn get<'a>(&'a self, key: &'a str) -> futures_util::future::LocalBoxFuture<'a, Option<Vec<u8>>>;
+    /// Stores `value` under `key` for `ttl_secs`.
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_secs: u64) -> futures_util::future::LocalBoxFuture<'a, ()>;
+}
+
+/// No shared cache: every isolate asks for itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoSharedCache;
+
+impl SharedCache for NoSharedCache {
+    fn get<'a>(&'a self, _key: &'a str) -> futures_util::future::LocalBoxFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async { None })
+    }
+    fn put<'a>(
+        &'a self,
+        _key: &'a str,
+        _value: Vec<u8>,
+        _ttl_secs: u64,
+    ) -> futures_util::future::LocalBoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// A shared cache in memory that honours TTLs against a clock, for tests ("isolates" are the
+/// clients that share it).
+#[cfg(test)]
+pub struct MemorySharedCache<'c> {
+    pub clock: &'c dyn Clock,
+    pub entries: std::cell::RefCell<std::collections::HashMap<String, (u64, Vec<u8>)>>,
+}
+
+#[cfg(test)]
+impl<'c> MemorySharedCache<'c> {
+    pub fn new(clock: &'c dyn Clock) -> Self {
+        Self {
+            clock,
+            entries: Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl SharedCache for MemorySharedCache<'_> {
+    fn get<'a>(&'a self, key: &'a str) -> futures_util::future::LocalBoxFuture<'a, Option<Vec<u8>>> {
+        let now = self.clock.now_secs();
+        let hit = self
+            .entries
+            .borrow()
+            .get(key)
+            .filter(|(exp, _)| now < *exp)
+            .map(|(_, v)| v.clone());
+        Box::pin(async move { hit })
+    }
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_secs: u64) -> futures_util::future::LocalBoxFuture<'a, ()> {
+        let exp = self.clock.now_secs() + ttl_secs;
+        self.entries.borrow_mut().insert(key.to_owned(), (exp, value));
+        Box::pin(async {})
+    }
+}
+
 /// Worker secrets looked up by name at request time (the backend credentials a catalogue
 /// entry names).
 pub trait Secrets {
@@ -149,6 +214,8 @@ pub struct Io<'a, H, R = crate::s3::store::NoStore> {
     pub store: &'a R,
     /// Worker secrets by name (backend credentials).
     pub secrets: &'a dyn Secrets,
+    /// The cache the isolates of a location share (upstream answers).
+    pub shared_cache: &'a dyn SharedCache,
 }
 
 impl<'a, H> Io<'a, H> {
@@ -161,6 +228,7 @@ impl<'a, H> Io<'a, H> {
             log,
             store: &crate::s3::store::NoStore,
             secrets: &NoSecrets,
+            shared_cache: &NoSharedCache,
         }
     }
 }
@@ -175,12 +243,18 @@ impl<'a, H, R> Io<'a, H, R> {
             log: self.log,
             store,
             secrets: self.secrets,
+            shared_cache: self.shared_cache,
         }
     }
 
     /// The same I/O with `secrets` to look backend credentials up in.
     pub fn with_secrets(self, secrets: &'a dyn Secrets) -> Self {
         Io { secrets, ..self }
+    }
+
+    /// The same I/O with `cache` as the shared cache.
+    pub fn with_shared_cache(self, shared_cache: &'a dyn SharedCache) -> Self {
+        Io { shared_cache, ..self }
     }
 }
 

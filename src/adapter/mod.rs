@@ -2,6 +2,7 @@
 //! `http` types, reads the environment once per isolate, and implements the core's
 //! platform traits with Workers APIs. No protocol logic lives here.
 
+mod cache;
 mod convert;
 mod fetch;
 mod r2;
@@ -117,7 +118,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             let secrets = EnvSecrets(&env);
             let io = Io::new(&WorkersClock, &SystemRandom, &fetch::WorkersHttp, &ConsoleLog)
                 .with_store(&store)
-                .with_secrets(&secrets);
+                .with_secrets(&secrets)
+                .with_shared_cache(&cache::WorkersSharedCache);
             app.handle(&req, &io).await
         }
         Err(res) => res,

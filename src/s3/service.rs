@@ -456,15 +456,7 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
         match (&self.service.upstream, self.service.catalogue) {
             (Some(up), _) => {
                 let subject = self.subject();
-                up.product(
-                    subject,
-                    account,
-                    product,
-                    || self.bearer(up),
-                    self.io.http,
-                    self.io.clock,
-                )
-                .await
+                up.product(subject, account, product, || self.bearer(up), self.io).await
             }
             (None, Some(c)) => c.product(account, product, self.principal.subject()),
             (None, None) => Err(AccessError::NoCatalogue),
@@ -473,10 +465,7 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
 
     async fn products(&self, account: &str) -> Result<Vec<ProductSummary>, AccessError> {
         match (&self.service.upstream, self.service.catalogue) {
-            (Some(up), _) => {
-                up.products(self.subject(), account, || self.bearer(up), self.io.http, self.io.clock)
-                    .await
-            }
+            (Some(up), _) => up.products(self.subject(), account, || self.bearer(up), self.io).await,
             (None, Some(c)) => c.products(account, self.principal.subject()),
             (None, None) => Err(AccessError::NoCatalogue),
         }

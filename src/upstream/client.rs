@@ -1,5 +1,7 @@
 //! The upstream API client (contract: `docs/upstream-api.md`): per-caller JWTs, one
-//! percent-encoded path segment per name, answers cached per isolate by subject.
+//! percent-encoded path segment per name, answers cached by subject: per isolate, and in
+//! the cache the isolates of a location share (the Workers Cache API), so that a new
+//! isolate does not ask again what another one just asked.
 //!
 //! Each call is a pure `*_request` builder and a `*_response` parser around one fetch.
 
@@ -7,11 +9,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use http::{header, Request, Response, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::identity::{check_https_url, Audience, UrlError};
-use crate::platform::{Clock, FetchError, HttpClient};
+use crate::platform::{FetchError, HttpClient, Io};
 use crate::s3::sigv4::uri_encode;
 use crate::upstream::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
 
@@ -130,6 +132,55 @@ enum Answer {
 /// Cache key: hex(SHA-256(subject)) and the encoded names, so answers never cross callers.
 type Key = (String, String, String);
 
+/// An answer as the shared cache holds it: the kinds that are cached, and when it expires.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    exp: u64,
+    answer: StoredAnswer,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum StoredAnswer {
+    Product { access: ProductAccess },
+    Products { products: Vec<ProductSummary> },
+    NoSuchAccount,
+    NoSuchProduct,
+    Denied,
+}
+
+impl StoredAnswer {
+    fn of(answer: &Result<Answer, AccessError>) -> Option<Self> {
+        Some(match answer {
+            Ok(Answer::Product(p)) => StoredAnswer::Product { access: p.clone() },
+            Ok(Answer::Products(p)) => StoredAnswer::Products { products: p.clone() },
+            Err(AccessError::NoSuchAccount) => StoredAnswer::NoSuchAccount,
+            Err(AccessError::NoSuchProduct) => StoredAnswer::NoSuchProduct,
+            Err(AccessError::Denied) => StoredAnswer::Denied,
+            Err(_) => return None,
+        })
+    }
+
+    fn into_answer(self) -> Result<Answer, AccessError> {
+        match self {
+            StoredAnswer::Product { access } => Ok(Answer::Product(access)),
+            StoredAnswer::Products { products } => Ok(Answer::Products(products)),
+            StoredAnswer::NoSuchAccount => Err(AccessError::NoSuchAccount),
+            StoredAnswer::NoSuchProduct => Err(AccessError::NoSuchProduct),
+            StoredAnswer::Denied => Err(AccessError::Denied),
+        }
+    }
+}
+
+/// How long an answer is reused; `None` for outages, which are not.
+fn ttl(answer: &Result<Answer, AccessError>) -> Option<u64> {
+    match answer {
+        Ok(_) => Some(TTL_SECS),
+        Err(AccessError::NoSuchAccount | AccessError::NoSuchProduct | AccessError::Denied) => Some(NEGATIVE_TTL_SECS),
+        Err(_) => None,
+    }
+}
+
 /// A cached answer and when it expires (seconds).
 type Cached = (u64, Result<Answer, AccessError>);
 
@@ -137,14 +188,27 @@ type Cached = (u64, Result<Answer, AccessError>);
 pub struct UpstreamClient {
     pub config: UpstreamConfig,
     cache: RefCell<HashMap<Key, Cached>>,
+    /// Names this configuration (URL and audience) in shared-cache keys, so that answers of
+    /// another upstream API are never taken for this one's.
+    config_tag: String,
 }
 
 impl UpstreamClient {
     pub fn new(config: UpstreamConfig) -> Self {
+        let mut tag = Sha256::new();
+        tag.update(config.base.as_bytes());
+        tag.update([0]);
+        tag.update(config.audience.as_str().as_bytes());
         Self {
+            config_tag: hex::encode(&tag.finalize()[..8]),
             config,
             cache: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The shared-cache key of `key`: URL-safe (the names are percent-encoded already).
+    fn shared_key(&self, key: &Key) -> String {
+        format!("v1/{}/{}/{}/{}", self.config_tag, key.0, key.1, key.2)
     }
 
     fn key(subject: &str, account: &str, product: Option<&str>) -> Key {
@@ -164,12 +228,8 @@ impl UpstreamClient {
             .map(|(_, a)| a.clone())
     }
 
-    fn remember(&self, key: Key, answer: &Result<Answer, AccessError>, now: u64) {
-        let ttl = match answer {
-            Ok(_) => TTL_SECS,
-            Err(AccessError::NoSuchAccount | AccessError::NoSuchProduct | AccessError::Denied) => NEGATIVE_TTL_SECS,
-            Err(_) => return, // outages are not remembered
-        };
+    /// Keeps `answer` in this isolate until `exp`.
+    fn remember(&self, key: Key, answer: &Result<Answer, AccessError>, now: u64, exp: u64) {
         let mut cache = self.cache.borrow_mut();
         if cache.len() >= CACHE_CAPACITY {
             cache.retain(|_, (exp, _)| now < *exp);
@@ -177,69 +237,83 @@ impl UpstreamClient {
                 cache.clear();
             }
         }
-        cache.insert(key, (now + ttl, answer.clone()));
+        cache.insert(key, (exp, answer.clone()));
     }
 
-    /// The cached answer for `key`, or a fresh one: mint the caller's JWT (`bearer`), build the
-    /// request (`request`), fetch it and parse the response (`parse`). Outages are not cached.
-    async fn ask<H, F>(
+    /// The cached answer for `key` (this isolate's, else the shared cache's), or a fresh one:
+    /// mint the caller's JWT (`bearer`), build the request (`request`), fetch it and parse
+    /// the response (`parse`), then keep it in both caches. Outages are not cached.
+    async fn ask<H, R, F>(
         &self,
         key: Key,
         request: impl FnOnce(&str) -> Request<Vec<u8>>,
         parse: fn(&Response<Vec<u8>>) -> Result<Answer, AccessError>,
         bearer: impl FnOnce() -> F,
-        http: &H,
-        clock: &dyn Clock,
+        io: &Io<'_, H, R>,
     ) -> Result<Answer, AccessError>
     where
         H: HttpClient,
         F: std::future::Future<Output = Result<String, AccessError>>,
     {
-        let now = clock.now_secs();
+        let now = io.clock.now_secs();
         if let Some(answer) = self.cached(&key, now) {
             return answer;
         }
+        let shared_key = self.shared_key(&key);
+        let stored = io.shared_cache.get(&shared_key).await;
+        if let Some(stored) = stored.and_then(|b| serde_json::from_slice::<Stored>(&b).ok()) {
+            // The shared cache's own expiry is a hint; this one is the rule.
+            if now < stored.exp && stored.exp <= now + TTL_SECS {
+                let answer = stored.answer.into_answer();
+                self.remember(key, &answer, now, stored.exp);
+                return answer;
+            }
+        }
         let token = bearer().await?;
-        let answer = match http.fetch(request(&token)).await {
+        let answer = match io.http.fetch(request(&token)).await {
             Ok(res) => parse(&res),
             Err(e) => Err(unavailable(e)),
         };
-        self.remember(key, &answer, now);
+        if let (Some(ttl), Some(kept)) = (ttl(&answer), StoredAnswer::of(&answer)) {
+            let exp = now + ttl;
+            self.remember(key, &answer, now, exp);
+            if let Ok(bytes) = serde_json::to_vec(&Stored { exp, answer: kept }) {
+                io.shared_cache.put(&shared_key, bytes, ttl).await;
+            }
+        }
         answer
     }
 
     /// What `subject` may do with one product. `bearer` mints the caller's JWT on demand.
-    pub async fn product<H: HttpClient, F: std::future::Future<Output = Result<String, AccessError>>>(
+    pub async fn product<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
         &self,
         subject: &str,
         account: &str,
         product: &str,
         bearer: impl FnOnce() -> F,
-        http: &H,
-        clock: &dyn Clock,
+        io: &Io<'_, H, R>,
     ) -> Result<ProductAccess, AccessError> {
         let key = Self::key(subject, account, Some(product));
         let request = |token: &str| product_request(&self.config, account, product, token);
         let parse = |r: &Response<Vec<u8>>| product_response(r).map(Answer::Product);
-        match self.ask(key, request, parse, bearer, http, clock).await? {
+        match self.ask(key, request, parse, bearer, io).await? {
             Answer::Product(p) => Ok(p),
             Answer::Products(_) => Err(bad_json()),
         }
     }
 
     /// The products of an account, with what `subject` may do with each.
-    pub async fn products<H: HttpClient, F: std::future::Future<Output = Result<String, AccessError>>>(
+    pub async fn products<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
         &self,
         subject: &str,
         account: &str,
         bearer: impl FnOnce() -> F,
-        http: &H,
-        clock: &dyn Clock,
+        io: &Io<'_, H, R>,
     ) -> Result<Vec<ProductSummary>, AccessError> {
         let key = Self::key(subject, account, None);
         let request = |token: &str| products_request(&self.config, account, token);
         let parse = |r: &Response<Vec<u8>>| products_response(r).map(Answer::Products);
-        match self.ask(key, request, parse, bearer, http, clock).await? {
+        match self.ask(key, request, parse, bearer, io).await? {
             Answer::Products(p) => Ok(p),
             Answer::Product(_) => Err(bad_json()),
         }
@@ -327,5 +401,77 @@ mod tests {
             UpstreamClient::key("alice", "a", Some("p")),
             UpstreamClient::key("alice", "a", None)
         );
+    }
+
+    /// Answers by subject and counts the requests it is sent.
+    struct CountingUpstream(std::cell::Cell<u32>);
+
+    impl HttpClient for CountingUpstream {
+        async fn fetch(&self, req: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, FetchError> {
+            self.0.set(self.0.get() + 1);
+            let alice = req.headers()["authorization"] == "Bearer alice";
+            let body = format!(
+                r#"{{"visibility":"restricted","permissions":{{"read":{alice},"list":{alice}}},"backend":{{"type":"r2","prefix":"p/"}}}}"#
+            );
+            Ok(res(200, &body))
+        }
+    }
+
+    fn ask(
+        client: &UpstreamClient,
+        who: &str,
+        http: &CountingUpstream,
+        clock: &dyn crate::platform::Clock,
+        shared: &dyn crate::platform::SharedCache,
+    ) -> Result<ProductAccess, AccessError> {
+        let log = crate::platform::MemoryLog::default();
+        let random = crate::platform::CountingRandom::default();
+        let io = Io::new(clock, &random, http, &log).with_shared_cache(shared);
+        let bearer = || async { Ok::<_, AccessError>(who.to_owned()) };
+        futures_util::FutureExt::now_or_never(client.product(who, "demo", "data", bearer, &io))
+            .expect("no real I/O here")
+    }
+
+    /// A second isolate (another client over the same shared cache) takes the first one's
+    /// answer instead of asking again, for the same subject only, and only until it expires.
+    #[test]
+    fn the_shared_cache_spares_other_isolates_the_call_and_never_crosses_subjects() {
+        let clock = crate::platform::FixedClock::at_secs(1_790_000_000);
+        let shared = crate::platform::MemorySharedCache::new(&clock);
+        let http = CountingUpstream(std::cell::Cell::new(0));
+        let (first, second) = (UpstreamClient::new(config()), UpstreamClient::new(config()));
+        assert!(ask(&first, "alice", &http, &clock, &shared).unwrap().permissions.read);
+        assert!(ask(&second, "alice", &http, &clock, &shared).unwrap().permissions.read);
+        assert_eq!(http.0.get(), 1, "the second isolate asked again");
+        assert!(!ask(&second, "bob", &http, &clock, &shared).unwrap().permissions.read);
+        assert_eq!(http.0.get(), 2, "bob was given alice's answer");
+        clock.advance_secs(TTL_SECS);
+        let third = UpstreamClient::new(config());
+        assert!(ask(&third, "alice", &http, &clock, &shared).unwrap().permissions.read);
+        assert_eq!(http.0.get(), 3, "an expired answer was reused");
+        // Another upstream API's answers are not this one's.
+        let other = UpstreamClient::new(
+            UpstreamConfig::new("https://other.example/v1", Audience::parse("api").unwrap()).unwrap(),
+        );
+        ask(&other, "alice", &http, &clock, &shared).unwrap();
+        assert_eq!(http.0.get(), 4);
+    }
+
+    #[test]
+    fn shared_entries_that_claim_too_long_a_life_are_ignored() {
+        let clock = crate::platform::FixedClock::at_secs(1_790_000_000);
+        let shared = crate::platform::MemorySharedCache::new(&clock);
+        let http = CountingUpstream(std::cell::Cell::new(0));
+        let client = UpstreamClient::new(config());
+        let key = client.shared_key(&UpstreamClient::key("alice", "demo", Some("data")));
+        let forged = serde_json::json!({"exp": 1_790_000_000u64 + 86_400, "answer": {"kind": "denied"}});
+        futures_util::FutureExt::now_or_never(crate::platform::SharedCache::put(
+            &shared,
+            &key,
+            serde_json::to_vec(&forged).unwrap(),
+            86_400,
+        ));
+        assert!(ask(&client, "alice", &http, &clock, &shared).unwrap().permissions.read);
+        assert_eq!(http.0.get(), 1);
     }
 }

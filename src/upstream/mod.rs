@@ -136,7 +136,7 @@ pub struct ProductAccess {
 }
 
 /// One product in an account listing, for one caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductSummary {
     pub name: String,
     pub visibility: Visibility,

@@ -309,3 +309,46 @@ def test_every_jwt_the_upstream_received_verified(env, anon):
     for s in up.log:
         by_token.setdefault(s.token, set()).add(s.sub)
     assert all(len(subs) == 1 for subs in by_token.values())
+
+
+def test_a_fresh_isolate_takes_answers_from_the_shared_cache_per_subject(tmp_path):
+    """Two workers one after the other on the same local state (Cache API and R2): the second
+    one, a fresh isolate with an empty in-memory cache, answers the anonymous caller from the
+    Cache API without asking the upstream again, but still asks for a subject it has no
+    answer for."""
+    idp = TestIdP(name="s3u-shared-idp").start()
+    port = free_port()
+    key = new_key("s3u-shared")
+    up = TestUpstream(issuer=f"http://127.0.0.1:{port}", audience=AUDIENCE, kid=key.kid).start()
+    up.set_product("demo", "shared", product_answer("demo/shared/"))
+    up.set_product("demo", "shared", product_answer("demo/shared/"), subject="alice")
+    state = tmp_path / "state"
+    session_key = session_key_b64()
+
+    def worker() -> Worker:
+        return Worker(
+            port=port, persist_to=state,
+            vars={"OIDC_PROVIDER_ISSUER": f"http://127.0.0.1:{port}", "OIDC_PROVIDER_KID": key.kid,
+                  "INSECURE_TEST_ROUTES": "1", "AUTH_ISSUER": idp.issuer, "AUTH_AUDIENCE": idp.audience,
+                  "UPSTREAM_API_URL": up.url, "UPSTREAM_API_AUDIENCE": AUDIENCE},
+            secrets={"OIDC_PROVIDER_KEY": key.pem, "SESSION_TOKEN_KEY": session_key},
+            extra_toml='[[r2_buckets]]\nbinding = "DATA"\nbucket_name = "e2e-data"\n')
+
+    first, second = worker(), worker()
+    try:
+        first.start()
+        r = requests.put(f"{first.url}/.test/r2/demo/shared/file.txt", data=b"shared", timeout=10)
+        assert r.status_code == 204
+        assert read(s3_for(first), "shared") == b"shared"
+        assert up.count(ppath("shared"), sub="anonymous") == 1
+        first.stop()
+        second.start()
+        assert read(s3_for(second), "shared") == b"shared"
+        assert up.count(ppath("shared"), sub="anonymous") == 1, "the fresh isolate asked the upstream again"
+        assert read(s3_for(second, credentials(second, idp, "alice")), "shared") == b"shared"
+        assert up.count(ppath("shared"), sub="alice") == 1, "alice was served the anonymous caller's answer"
+    finally:
+        first.stop()
+        second.stop()
+        up.stop()
+        idp.stop()

@@ -42,7 +42,8 @@ def _dotenv_value(v: str) -> str:
 
 class Worker:
     def __init__(self, vars: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
-                 port: int | None = None, extra_toml: str = "", env: dict[str, str] | None = None):
+                 port: int | None = None, extra_toml: str = "", env: dict[str, str] | None = None,
+                 persist_to: Path | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = Path(tempfile.mkdtemp(prefix="oidc-sts-e2e-"))
@@ -61,6 +62,8 @@ class Worker:
         (self.dir / "wrangler.toml").write_text("\n".join(lines) + "\n")
         (self.dir / ".dev.vars").write_text(
             "".join(f"{k}={_dotenv_value(v)}\n" for k, v in (secrets or {}).items()))
+        # Local state (R2, Cache API): its own, or one a later Worker takes over (`persist_to`).
+        self.state = persist_to or self.dir / "state"
         self.log_path = self.dir / "wrangler.log"
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
@@ -79,7 +82,7 @@ class Worker:
         cmd = [str(WRANGLER), "dev", "--config", str(self.dir / "wrangler.toml"),
                "--ip", "127.0.0.1", "--port", str(self.port),
                "--inspector-port", str(free_port()),
-               "--persist-to", str(self.dir / "state"),
+               "--persist-to", str(self.state),
                "--show-interactive-dev-session=false"]
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=self.dir, env=env, stdin=subprocess.DEVNULL,

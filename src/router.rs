@@ -30,6 +30,7 @@ pub enum Route {
     Sts,
     TestSign,
     TestMint,
+    TestCredentials,
     NotFound,
 }
 
@@ -43,6 +44,7 @@ impl Route {
             STS_PATH | "/.sts/" => Route::Sts,
             testing::SIGN_PATH => Route::TestSign,
             testing::MINT_PATH => Route::TestMint,
+            testing::CREDENTIALS_PATH => Route::TestCredentials,
             _ => Route::NotFound,
         }
     }
@@ -188,7 +190,9 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             Route::Discovery | Route::Jwks | Route::Authorize if matches!(self.provider, ProviderState::Off) => {
                 Route::NotFound
             }
-            Route::TestSign | Route::TestMint if self.test_rsa_signer.is_none() => Route::NotFound,
+            Route::TestSign | Route::TestMint | Route::TestCredentials if self.test_rsa_signer.is_none() => {
+                Route::NotFound
+            }
             other => other,
         }
     }
@@ -202,6 +206,9 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         match route {
             Route::Service => return web::json(StatusCode::OK, self.service_info().to_json()),
             Route::Sts => return self.sts.handle(req, io).await,
+            Route::TestCredentials => {
+                return testing::credentials(req, self.s3.session_keys, io.clock, io.random);
+            }
             _ => {}
         }
         let provider = match &self.provider {
@@ -218,7 +225,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
                 None => not_found(),
             },
             Route::TestMint => testing::mint(req, provider, io.clock, io.random).await,
-            Route::Service | Route::Sts | Route::NotFound => not_found(),
+            Route::Service | Route::Sts | Route::TestCredentials | Route::NotFound => not_found(),
         }
     }
 }
@@ -414,9 +421,12 @@ mod tests {
         let public = provider_settings().with("INSECURE_TEST_ROUTES", "1");
         let config = Config::from_settings(&public);
         assert!(!config.insecure_test_routes);
-        assert_eq!(
-            call(&config, request(Method::GET, "/.test/sign?msg=aGk", &[])).status(),
-            StatusCode::NOT_FOUND
-        );
+        for path in ["/.test/sign?msg=aGk", "/.test/mint?sub=a", "/.test/credentials?sub=a"] {
+            assert_eq!(
+                call(&config, request(Method::GET, path, &[])).status(),
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
     }
 }

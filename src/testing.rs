@@ -16,6 +16,7 @@ use crate::web::{self, Body};
 
 pub const SIGN_PATH: &str = "/.test/sign";
 pub const MINT_PATH: &str = "/.test/mint";
+pub const CREDENTIALS_PATH: &str = "/.test/credentials";
 
 fn query_param(req: &Request<Vec<u8>>, name: &str) -> Option<String> {
     let query = req.uri().query()?;
@@ -95,4 +96,50 @@ pub async fn mint<S: Signer + 'static>(
         }
         Err(e) => web::json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     }
+}
+
+/// `GET /.test/credentials?sub=<subject>&ttl=<1..3600>`: S3 credentials for `sub` that expire
+/// after `ttl` seconds (default 60), sealed with the STS keys exactly as `/.sts` seals them.
+/// `/.sts` never issues credentials shorter than 900 s (AWS's minimum), so this is how the
+/// suite sees the S3 read path refuse credentials past their expiry without waiting 15 min.
+pub fn credentials(
+    req: &Request<Vec<u8>>,
+    keys: Option<&crate::sts::seal::SessionKeys>,
+    clock: &dyn Clock,
+    random: &dyn Random,
+) -> Response<Body> {
+    let Some(keys) = keys else {
+        return web::json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "SESSION_TOKEN_KEY is not configured",
+        );
+    };
+    let Some(subject) = query_param(req, "sub").and_then(|s| Subject::parse(&s)) else {
+        return bad_request("sub is required");
+    };
+    let ttl = match query_param(req, "ttl").map(|t| t.parse::<u64>()) {
+        None => 60,
+        Some(Ok(t)) if (1..=3600).contains(&t) => t,
+        Some(_) => return bad_request("ttl must be 1 to 3600"),
+    };
+    let expires = clock.now_secs() + ttl;
+    let claims = crate::sts::seal::SessionClaims {
+        sub: subject.as_str().to_owned(),
+        iss: "test-credentials".to_owned(),
+        aud: "test-credentials".to_owned(),
+        role: "_default".to_owned(),
+        akid: crate::sts::credentials::access_key_id(random),
+        secret: crate::sts::credentials::secret_access_key(random),
+        exp: expires,
+        scope: None,
+    };
+    let body = serde_json::json!({
+        "Version": 1,
+        "AccessKeyId": claims.akid,
+        "SecretAccessKey": claims.secret,
+        "SessionToken": keys.seal(&claims, random),
+        "Expiration": crate::time::iso8601(expires),
+    });
+    web::json(StatusCode::OK, body.to_string().into_bytes())
 }

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from idp import TestIdP
 from keys import new_key, session_key_b64
-from s3clients import code, credentials, s3_for
+from s3clients import code, credentials, s3_for, status
 from workerd import Worker, free_port
 
 CATALOGUE = {"accounts": {"demo": {"products": {
@@ -175,6 +175,19 @@ def test_tampered_session_token_is_invalid(env):
     with pytest.raises(ClientError) as e:
         s3_for(w, creds).get_object(Bucket="demo", Key="public-data/hello.txt")
     assert code(e.value) == "InvalidToken"
+
+
+def test_credentials_past_their_expiry_are_expired_token(env):
+    w, _ = env
+    # /.sts issues 900 s at least; the loopback-only test route seals 2 s credentials the same way.
+    c = requests.get(f"{w.url}/.test/credentials", params={"sub": "alice", "ttl": "2"}, timeout=10).json()
+    client = s3_for(w, {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+                        "aws_session_token": c["SessionToken"]})
+    assert client.get_object(Bucket="demo", Key="restricted-data/secret.txt")["Body"].read() == b"top secret"
+    time.sleep(3)
+    with pytest.raises(ClientError) as e:
+        client.get_object(Bucket="demo", Key="restricted-data/secret.txt")
+    assert code(e.value) == "ExpiredToken" and status(e.value) == 400
 
 
 def test_aws_cli_ls_and_cp(env, tmp_path):

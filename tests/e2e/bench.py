@@ -4,7 +4,10 @@ so each latency is also given as a ratio against a baseline measured in the same
 Measures: wasm size raw and gzipped; `wrangler dev` cold start with a prebuilt bundle;
 p50/p99 of /.well-known/jwks.json against the trivial `/` route over sequential
 keep-alive requests; the cost of one RS256 signature with WebCrypto and with the `rsa`
-crate inside workerd, with `rsa` natively, and with OpenSSL for reference.
+crate inside workerd, with `rsa` natively, and with OpenSSL for reference; the STS
+exchange; a signed 1 KiB S3 GET from R2 and from an S3-compatible HTTP backend (moto),
+the latter against the same GET straight from the backend, and the RSA signatures and
+upstream calls 100 GETs of one user cost.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ def main() -> None:
 
     bench_sts(key)
     bench_s3(key)
+    bench_s3_backend(key)
 
     with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
         f.write(key.pem)
@@ -131,7 +135,7 @@ def bench_s3(key) -> None:
     """A signed 1 KiB GetObject through the worker (R2 backend, embedded catalogue), against
     the same object read anonymously and the trivial GET / in the same worker. R2 behind a
     binding has no HTTP endpoint of its own, so there is no "straight from the backend" read
-    to compare with here (that needs the S3-compatible HTTP backend)."""
+    to compare with here (`bench_s3_backend` has one)."""
     import boto3
     from botocore import UNSIGNED
     from botocore.config import Config
@@ -180,6 +184,89 @@ def bench_s3(key) -> None:
             print(f"S3 GetObject 1 KiB, boto3, {n} sequential: signed p50 {pct(sg, 50):.2f} ms / p99 {pct(sg, 99):.2f} ms; "
                   f"anonymous p50 {pct(an, 50):.2f} / p99 {pct(an, 99):.2f} ms; GET / (requests) p50 "
                   f"{pct(base, 50):.2f} / p99 {pct(base, 99):.2f} ms; signed/anonymous p50 {pct(sg, 50) / pct(an, 50):.2f}x")
+
+
+def bench_s3_backend(key) -> None:
+    """A signed 1 KiB GetObject through the worker from an S3-compatible HTTP backend (moto,
+    checking every SigV4 signature, behind its keep-alive front), authorised per caller by the
+    upstream API (TestUpstream, verifying every JWT), against the same GET made by boto3
+    straight to the backend (through the same front, and to moto itself). Then 100 GETs of
+    one user: how many RSA signatures (upstream JWTs) and upstream calls they cost."""
+    import boto3
+    from botocore.config import Config
+    from s3backend import MotoS3
+    from upstream import TestUpstream
+
+    moto = MotoS3(auth=True).start()
+    try:
+        body = os.urandom(1024)
+        seed = moto.client()
+        seed.create_bucket(Bucket="bench-data")
+        seed.put_object(Bucket="bench-data", Key="p/one-kib", Body=body)
+        with TestIdP(max_age=3600) as idp:
+            port = free_port()
+            up = TestUpstream(issuer=f"http://127.0.0.1:{port}", audience="bench-api", kid=key.kid).start()
+            up.set_product("bench", "p", {
+                "visibility": "restricted", "permissions": {"read": True, "list": True},
+                "backend": {"type": "s3", "endpoint": moto.url, "bucket": "bench-data", "prefix": "p/",
+                            "credentials": "BACKEND_BENCH"}}, subject="bench-user")
+            w = Worker(port=port, vars={
+                "OIDC_PROVIDER_ISSUER": f"http://127.0.0.1:{port}", "OIDC_PROVIDER_KID": key.kid,
+                "INSECURE_TEST_ROUTES": "1", "AUTH_ISSUER": idp.issuer, "AUTH_AUDIENCE": idp.audience,
+                "UPSTREAM_API_URL": up.url, "UPSTREAM_API_AUDIENCE": "bench-api"},
+                secrets={"OIDC_PROVIDER_KEY": key.pem, "SESSION_TOKEN_KEY": session_key_b64(),
+                         "BACKEND_BENCH": moto.secret_value})
+            try:
+                with w:
+                    sts = boto3.client("sts", endpoint_url=w.url + "/.sts", region_name="us-east-1",
+                                       aws_access_key_id="x", aws_secret_access_key="x")
+                    c = sts.assume_role_with_web_identity(
+                        RoleArn="arn:aws:iam::000000000000:role/_default", RoleSessionName="bench",
+                        WebIdentityToken=idp.mint({"sub": "bench-user"}), DurationSeconds=3600)["Credentials"]
+                    cfg = Config(s3={"addressing_style": "path"}, signature_version="s3v4")
+                    proxy = boto3.client("s3", endpoint_url=w.url, region_name="us-east-1", config=cfg,
+                                         aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                                         aws_session_token=c["SessionToken"])
+                    front, direct = moto.client(direct=False), moto.client()
+
+                    def timed(fn, n):
+                        out = []
+                        for _ in range(n):
+                            t = time.perf_counter()
+                            fn()
+                            out.append((time.perf_counter() - t) * 1000)
+                        return out
+
+                    def signatures() -> int:
+                        # /.test/mint signs once itself (a subject of its own) and reports the total.
+                        return requests.get(f"{w.url}/.test/mint", params={"sub": f"probe-{time.monotonic_ns()}"},
+                                            timeout=10).json()["signatures"]
+
+                    via = lambda: proxy.get_object(Bucket="bench", Key="p/one-kib")["Body"].read()  # noqa: E731
+                    fr = lambda: front.get_object(Bucket="bench-data", Key="p/one-kib")["Body"].read()  # noqa: E731
+                    dr = lambda: direct.get_object(Bucket="bench-data", Key="p/one-kib")["Body"].read()  # noqa: E731
+                    before, calls_before = signatures(), up.count(sub="bench-user")
+                    assert all(via() == body for _ in range(100))
+                    used = signatures() - before - 1
+                    calls = up.count(sub="bench-user") - calls_before
+                    print(f"100 signed GETs of one user from the HTTP backend: {used} RSA signature(s), "
+                          f"{calls} upstream call(s)")
+                    n = N_LATENCY // 2
+                    timed(fr, 20)
+                    timed(dr, 20)
+                    pv, pf, pd = timed(via, n), timed(fr, n), timed(dr, n)
+                    base = timed_gets(requests.Session(), w.url + "/", n)
+                    print(f"S3 GetObject 1 KiB from an S3-compatible backend (moto), boto3, {n} sequential: "
+                          f"through the worker p50 {pct(pv, 50):.2f} / p99 {pct(pv, 99):.2f} ms; straight from the "
+                          f"backend (same front) p50 {pct(pf, 50):.2f} / p99 {pct(pf, 99):.2f} ms; moto itself "
+                          f"p50 {pct(pd, 50):.2f} / p99 {pct(pd, 99):.2f} ms; added by the worker p50 "
+                          f"{pct(pv, 50) - pct(pf, 50):.2f} ms / p99 {pct(pv, 99) - pct(pf, 99):.2f} ms "
+                          f"(ratio p50 {pct(pv, 50) / pct(pf, 50):.2f}x, p99 {pct(pv, 99) / pct(pf, 99):.2f}x); "
+                          f"the worker's trivial GET / p50 {pct(base, 50):.2f} / p99 {pct(base, 99):.2f} ms")
+            finally:
+                up.stop()
+    finally:
+        moto.stop()
 
 
 if __name__ == "__main__":

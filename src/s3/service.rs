@@ -346,26 +346,61 @@ impl<'c> S3Service<'c> {
     ) -> Result<Page, S3Error> {
         let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
             let products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
-            // The account level: its products, as common prefixes.
-            if params.delimiter.as_deref() != Some("/") {
-                return Err(S3Error::new(
+            return match params.delimiter.as_deref() {
+                // The account level: its products, as common prefixes.
+                Some("/") => Ok(Page {
+                    entries: Vec::new(),
+                    prefixes: listable(&products, &params.prefix)
+                        .into_iter()
+                        .map(|p| format!("{p}/"))
+                        .filter(|p| start_after.is_none_or(|s| p.as_str() > s))
+                        .take(usize::from(params.max_keys))
+                        .collect(),
+                    next_token: None,
+                }),
+                None => {
+                    self.list_account(account, params, &products, start_after, token, catalogue, io)
+                        .await
+                }
+                Some(_) => Err(S3Error::new(
                     S3Code::InvalidArgument,
-                    "list an account with delimiter=/ (its products), or name a product in the prefix",
-                ));
-            }
-            let prefixes = products
-                .iter()
-                .filter(|p| p.permissions.list && p.name.starts_with(&params.prefix))
-                .map(|p| format!("{}/", p.name))
-                .filter(|p| start_after.is_none_or(|s| p.as_str() > s))
-                .take(usize::from(params.max_keys))
-                .collect();
-            return Ok(Page {
-                entries: Vec::new(),
-                prefixes,
-                next_token: None,
-            });
+                    "at the account level the only delimiter is /; or name a product in the prefix",
+                )),
+            };
         };
+        let cursor = token.map(decode_token).transpose()?;
+        let start_after = start_after.and_then(|s| s.strip_prefix(&format!("{product}/")));
+        let (page, next) = self
+            .list_product(
+                account,
+                product,
+                rest_prefix,
+                params,
+                start_after,
+                cursor,
+                catalogue,
+                io,
+            )
+            .await?;
+        Ok(Page {
+            next_token: next.map(|c| URL_SAFE_NO_PAD.encode(c)),
+            ..page
+        })
+    }
+
+    /// One page of one product's listing, and the backend's cursor for the next one.
+    #[allow(clippy::too_many_arguments)]
+    async fn list_product<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
+        &self,
+        account: &str,
+        product: &str,
+        rest_prefix: &str,
+        params: &ListParams,
+        start_after: Option<&str>,
+        cursor: Option<String>,
+        catalogue: &Lookup<'_, H, R, S>,
+        io: &Io<'_, H, R>,
+    ) -> Result<(Page, Option<String>), S3Error> {
         let access = catalogue
             .product(account, product)
             .await
@@ -375,25 +410,10 @@ impl<'c> S3Service<'c> {
         }
         let backend_prefix = access.backend.prefix();
         let store = product_store(&access.backend, io)?;
-        let cursor = match token {
-            None => None,
-            Some(t) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(t)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
-                    })?,
-            ),
-        };
-        let start_after = start_after
-            .and_then(|s| s.strip_prefix(&format!("{product}/")))
-            .map(|s| format!("{backend_prefix}{s}"));
         let query = ListQuery {
             prefix: format!("{backend_prefix}{rest_prefix}"),
             delimiter: params.delimiter.clone(),
-            start_after,
+            start_after: start_after.map(|s| format!("{backend_prefix}{s}")),
             cursor,
             limit: u32::from(params.max_keys.max(1)),
         };
@@ -403,24 +423,138 @@ impl<'c> S3Service<'c> {
             store.list(&query).await.map_err(store_error)?
         };
         let to_s3 = |k: &str| format!("{product}/{}", k.strip_prefix(backend_prefix).unwrap_or(k));
+        let next = if page.truncated { page.cursor } else { None };
+        Ok((
+            Page {
+                entries: page
+                    .objects
+                    .iter()
+                    .map(|o| ListEntry {
+                        key: to_s3(&o.key),
+                        size: o.size,
+                        etag: o.etag.clone(),
+                        last_modified_secs: o.last_modified_secs,
+                    })
+                    .collect(),
+                prefixes: page.common_prefixes.iter().map(|p| to_s3(p)).collect(),
+                next_token: None,
+            },
+            next,
+        ))
+    }
+
+    /// A listing of a whole account without a delimiter (`aws s3 ls --recursive`, rclone):
+    /// the keys of every product the caller may list, product after product in name order.
+    /// A page never spans two products; the continuation token names the product and the
+    /// backend's cursor in it. Products that turn out empty are skipped, a few per request.
+    #[allow(clippy::too_many_arguments)]
+    async fn list_account<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
+        &self,
+        account: &str,
+        params: &ListParams,
+        products: &[ProductSummary],
+        start_after: Option<&str>,
+        token: Option<&str>,
+        catalogue: &Lookup<'_, H, R, S>,
+        io: &Io<'_, H, R>,
+    ) -> Result<Page, S3Error> {
+        /// Empty products skipped in one request before an empty page says "go on".
+        const MAX_PRODUCTS_PER_PAGE: usize = 10;
+        let names = listable(products, &params.prefix);
+        // Where to begin: the token's product and cursor, else just after `start_after`.
+        let (first, mut cursor, mut within) = match token.map(decode_account_token).transpose()? {
+            Some(AccountToken { p, c }) => (names.iter().position(|n| *n >= p.as_str()), c, None),
+            None => match start_after {
+                None => (Some(0), None, None),
+                Some(s) => {
+                    let at = names
+                        .iter()
+                        .position(|n| s < format!("{n}/").as_str() || s.starts_with(&format!("{n}/")));
+                    let within = s.split_once('/').map(|(_, rest)| rest.to_owned());
+                    let starts_inside = at.is_some_and(|i| s.starts_with(&format!("{}/", names[i])));
+                    (at, None, within.filter(|_| starts_inside))
+                }
+            },
+        };
+        let Some(first) = first else {
+            return Ok(Page::default());
+        };
+        for (i, name) in names.iter().enumerate().skip(first).take(MAX_PRODUCTS_PER_PAGE) {
+            let (page, next) = self
+                .list_product(
+                    account,
+                    name,
+                    "",
+                    params,
+                    within.take().as_deref(),
+                    cursor.take(),
+                    catalogue,
+                    io,
+                )
+                .await?;
+            let following = names.get(i + 1);
+            let next_token = match (next, following) {
+                (Some(c), _) => Some(encode_account_token(name, Some(c))),
+                (None, Some(n)) => Some(encode_account_token(n, None)),
+                (None, None) => None,
+            };
+            if !page.entries.is_empty() || next_token.is_none() || params.max_keys == 0 {
+                return Ok(Page { next_token, ..page });
+            }
+        }
+        // Only empty products so far: an empty page that says where to go on.
+        let resume = names.get(first + MAX_PRODUCTS_PER_PAGE);
         Ok(Page {
-            entries: page
-                .objects
-                .iter()
-                .map(|o| ListEntry {
-                    key: to_s3(&o.key),
-                    size: o.size,
-                    etag: o.etag.clone(),
-                    last_modified_secs: o.last_modified_secs,
-                })
-                .collect(),
-            prefixes: page.common_prefixes.iter().map(|p| to_s3(p)).collect(),
-            next_token: page
-                .truncated
-                .then(|| page.cursor.map(|c| URL_SAFE_NO_PAD.encode(c)))
-                .flatten(),
+            next_token: resume.map(|n| encode_account_token(n, None)),
+            ..Page::default()
         })
     }
+}
+
+/// The names of the products the caller may list, under `prefix`, sorted.
+fn listable<'p>(products: &'p [ProductSummary], prefix: &str) -> Vec<&'p str> {
+    let mut names: Vec<&str> = products
+        .iter()
+        .filter(|p| p.permissions.list && p.name.starts_with(prefix))
+        .map(|p| p.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+fn bad_token() -> S3Error {
+    S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
+}
+
+/// A product listing's continuation token: the backend's cursor, base64url.
+fn decode_token(token: &str) -> Result<String, S3Error> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad_token)
+}
+
+/// An account listing's continuation token: the product to go on with and the backend's
+/// cursor in it (none: from its start), as base64url JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AccountToken {
+    p: String,
+    c: Option<String>,
+}
+
+fn encode_account_token(product: &str, cursor: Option<String>) -> String {
+    let token = AccountToken {
+        p: product.to_owned(),
+        c: cursor,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
+}
+
+fn decode_account_token(token: &str) -> Result<AccountToken, S3Error> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad_token())?;
+    serde_json::from_slice(&bytes).map_err(|_| bad_token())
 }
 
 /// Product look-ups for one request: the upstream API when configured, else the catalogue.
@@ -472,6 +606,7 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
     }
 }
 
+#[derive(Default)]
 struct Page {
     entries: Vec<ListEntry>,
     prefixes: Vec<String>,

@@ -147,6 +147,30 @@ def test_listing_products_and_paginating_across_three_pages(env, alice):
     assert "public-data/hello.txt" in [o["Key"] for o in v1["Contents"]]
 
 
+def test_recursive_account_listing_covers_every_listable_product_and_nothing_else(env, alice, tmp_path):
+    w, idp = env
+    public = sorted(["public-data/hello.txt"] + [f"public-data/{k}" for k in ODD_KEYS + PAGES])
+    for client, expected in ((s3_for(w), public), (alice, public + ["restricted-data/secret.txt"])):
+        for version in ("list_objects_v2", "list_objects"):
+            pages = list(client.get_paginator(version).paginate(Bucket="demo", PaginationConfig={"PageSize": 5}))
+            keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
+            assert keys == expected, version
+            assert len(pages) >= 3
+    assert [o["Key"] for o in alice.list_objects_v2(Bucket="demo", Prefix="restricted")["Contents"]] == [
+        "restricted-data/secret.txt"]
+    aws = [sys.executable, "-m", "awscli"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    base.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    ls = subprocess.run(aws + ["s3", "ls", "--recursive", "s3://demo/", "--endpoint-url", w.url, "--no-sign-request"],
+                        env=base, capture_output=True, text=True, timeout=60)
+    assert ls.returncode == 0, ls.stderr
+    assert len(ls.stdout.splitlines()) == len(public) and "restricted-data" not in ls.stdout
+    with pytest.raises(ClientError) as e:
+        s3_for(w).list_objects_v2(Bucket="demo", ContinuationToken="not-a-token")
+    assert code(e.value) == "InvalidArgument"
+
+
 def test_presigned_url_works_with_curl_until_it_expires(alice):
     url = alice.generate_presigned_url("get_object", Params={"Bucket": "demo", "Key": "public-data/hello.txt"},
                                        ExpiresIn=2)

@@ -50,6 +50,16 @@ def timed_gets(session: requests.Session, url: str, n: int) -> list[float]:
     return out
 
 
+def timed(fn, n: int) -> list[float]:
+    """Milliseconds of each of `n` sequential calls of `fn`."""
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
 def provider_worker(key, port=None) -> Worker:
     port = port or free_port()
     return Worker(port=port, vars={
@@ -166,14 +176,6 @@ def bench_s3(key) -> None:
             anon = boto3.client("s3", endpoint_url=w.url, region_name="us-east-1",
                                 config=cfg.merge(Config(signature_version=UNSIGNED)))
 
-            def timed(fn, n):
-                out = []
-                for _ in range(n):
-                    t = time.perf_counter()
-                    fn()
-                    out.append((time.perf_counter() - t) * 1000)
-                return out
-
             n = N_LATENCY // 2
             get_signed = lambda: signed.get_object(Bucket="bench", Key="p/one-kib")["Body"].read()  # noqa: E731
             get_anon = lambda: anon.get_object(Bucket="bench", Key="pub/one-kib")["Body"].read()  # noqa: E731
@@ -228,14 +230,6 @@ def bench_s3_backend(key) -> None:
                                          aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
                                          aws_session_token=c["SessionToken"])
                     front, direct = moto.client(direct=False), moto.client()
-
-                    def timed(fn, n):
-                        out = []
-                        for _ in range(n):
-                            t = time.perf_counter()
-                            fn()
-                            out.append((time.perf_counter() - t) * 1000)
-                        return out
 
                     def signatures() -> int:
                         # /.test/mint signs once itself (a subject of its own) and reports the total.

@@ -18,7 +18,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import boto3
 from botocore.config import Config
 
 from loopback import KeepAliveHandler, LoopbackServer
-from workerd import free_port
+from workerd import free_port, stop_process_group
 
 _SETUP_ACTIONS = 3  # create_user, put_user_policy, create_access_key
 
@@ -151,13 +150,5 @@ class MotoS3:
 
     def stop(self) -> None:
         self.front.stop()
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        stop_process_group(self.proc)
         self.log_path.unlink(missing_ok=True)

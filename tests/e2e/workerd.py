@@ -40,6 +40,22 @@ def _dotenv_value(v: str) -> str:
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def stop_process_group(proc: subprocess.Popen | None) -> None:
+    """Ends a process started with `start_new_session=True` and all its children: SIGTERM,
+    then SIGKILL after 10 s. Safe to call twice."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
 class Worker:
     def __init__(self, vars: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
                  port: int | None = None, extra_toml: str = "", env: dict[str, str] | None = None,
@@ -130,17 +146,7 @@ class Worker:
                 shutil.rmtree(self.dir, ignore_errors=True)
 
     def _stop_process(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(timeout=10)
+        stop_process_group(self.proc)
 
     def __enter__(self) -> "Worker":
         return self.start()

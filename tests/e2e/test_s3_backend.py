@@ -211,7 +211,7 @@ def test_a_missing_credentials_secret_is_named_in_the_log_not_the_response(env, 
     r = requests.get(f"{w.url}/demo/nokey/hello.txt", timeout=10)
     assert r.status_code == 503 and "Retry-After" in r.headers
     assert "BACKEND_NOT_SET" not in r.text
-    assert any(line.get("secret") == "BACKEND_NOT_SET" for line in w.worker_lines())
+    assert w.wait_for_line(lambda line: line.get("secret") == "BACKEND_NOT_SET"), w.log()
 
 
 def test_an_unreachable_backend_is_503_with_retry_after(env):

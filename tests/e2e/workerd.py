@@ -137,6 +137,16 @@ class Worker:
                     pass
         return out
 
+    def wait_for_line(self, predicate, timeout: float = 5.0) -> dict | None:
+        """The first structured log line that satisfies `predicate`, waiting up to `timeout`
+        seconds for it (wrangler writes the worker's console output asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in self.worker_lines() if predicate(line)), None)
+            if found is not None or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
     def stop(self) -> None:
         try:
             self._stop_process()

@@ -584,8 +584,7 @@ def test_without_audience_sts_is_not_implemented(sts, aws_home):
         make_client(w.url).assume_role_with_web_identity(RoleArn=ROLE_ARN, RoleSessionName="e2e",
                                                           WebIdentityToken=token)
     assert e.value.response["Error"]["Code"] == "NotImplemented"
-    time.sleep(0.3)
-    assert "AUTH_AUDIENCE" in "\n".join(json.dumps(line) for line in w.worker_lines()), w.log()
+    assert w.wait_for_line(lambda line: "AUTH_AUDIENCE" in json.dumps(line)), w.log()
 
 
 # ---------------------------------------------------------------------------------------

@@ -81,6 +81,11 @@ impl HttpClient for WorkersHttp {
             if !head && declared.is_some_and(|n| n > MAX_BODY) {
                 return Err(FetchError::TooLarge);
             }
+            if head {
+                // Nothing to read; reading would even wait for a body a `Content-Encoding`
+                // promises (seen with gzip-encoded objects).
+                return from_worker(&res, Vec::new());
+            }
             let bytes = res.bytes().await.map_err(|_| FetchError::Network)?;
             if bytes.len() > MAX_BODY {
                 return Err(FetchError::TooLarge);
@@ -90,20 +95,32 @@ impl HttpClient for WorkersHttp {
         .await
     }
 
-    /// The body is the runtime's own stream, handed to the client's response untouched.
+    /// The body is the runtime's own stream, handed to the client's response untouched: the
+    /// bytes as stored, even for an object stored with a `Content-Encoding` (`fetch` would
+    /// otherwise decode it, breaking `Content-Length`, `ETag` and ranges).
     /// The time bound covers the response headers only: the body takes as long as it takes.
     async fn fetch_stream(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<StreamBody>, FetchError> {
         let request = to_worker(req)?;
-        let res = bounded(|signal| async move {
-            Fetch::Request(request)
-                .send_with_signal(&signal)
-                .await
-                .map_err(|_| FetchError::Network)
-        })
-        .await?;
+        let res = bounded(|signal| async move { fetch_undecoded(&request, &signal).await }).await?;
         let head = from_worker(&res, ())?;
         let (_, body) = res.into_parts();
         let (parts, ()) = head.into_parts();
         Ok(http::Response::from_parts(parts, StreamBody(Box::new(body))))
     }
+}
+
+/// `fetch(request, {signal, encodeResponseBody: "manual"})`: workerd's option to leave a
+/// response body as the server encoded it (worker-rs has no setter for it).
+async fn fetch_undecoded(request: &worker::Request, signal: &AbortSignal) -> Result<worker::Response, FetchError> {
+    use wasm_bindgen::JsCast;
+    let init = web_sys::RequestInit::new();
+    init.set_signal(Some(signal));
+    js_sys::Reflect::set(&init, &"encodeResponseBody".into(), &"manual".into()).map_err(|_| FetchError::Network)?;
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let promise = global.fetch_with_request_and_init(request.inner(), &init);
+    let res = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|_| FetchError::Network)?;
+    let res: web_sys::Response = res.dyn_into().map_err(|_| FetchError::Network)?;
+    Ok(res.into())
 }

@@ -120,6 +120,9 @@ pub fn stored_object(key: &str, headers: &HeaderMap) -> Result<StoredObject, Sto
         etag,
         last_modified_secs,
         content_type: text(header::CONTENT_TYPE).map(str::to_owned),
+        content_encoding: text(header::CONTENT_ENCODING)
+            .filter(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
+            .map(str::to_owned),
     })
 }
 
@@ -170,6 +173,7 @@ pub fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
                     etag,
                     last_modified_secs,
                     content_type: None,
+                    content_encoding: None,
                 });
             }
             "CommonPrefixes" => page
@@ -379,6 +383,14 @@ mod tests {
         assert_eq!(
             (o.size, o.etag.as_str(), o.last_modified_secs),
             (10, "\"abc\"", 1_440_938_160)
+        );
+        assert_eq!(o.content_encoding, None);
+        h.insert("content-encoding", "identity".parse().unwrap());
+        assert_eq!(stored_object("k", &h).unwrap().content_encoding, None);
+        h.insert("content-encoding", "gzip".parse().unwrap());
+        assert_eq!(
+            stored_object("k", &h).unwrap().content_encoding.as_deref(),
+            Some("gzip")
         );
         h.insert("content-range", "bytes 0-9/1234".parse().unwrap());
         assert_eq!(stored_object("k", &h).unwrap().size, 1234);

@@ -13,6 +13,9 @@ pub struct StoredObject {
     pub etag: String,
     pub last_modified_secs: u64,
     pub content_type: Option<String>,
+    /// A `Content-Encoding` other than `identity` that an HTTP backend declared: its bytes
+    /// are served as stored, but the Workers runtime cannot fetch a range of them.
+    pub content_encoding: Option<String>,
 }
 
 /// One listing request against a backend.

@@ -172,6 +172,14 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             not_found()
         } else if method == Method::OPTIONS {
             web::preflight(req.headers(), methods)
+        } else if !methods.contains(method) && route == Route::Sts {
+            // STS clients parse AWS XML, errors included.
+            let err = crate::sts::error::StsError::MethodNotAllowed {
+                method: method.to_string(),
+            };
+            let mut res = crate::sts::response::error(&err, &crate::sts::credentials::request_id(io.random));
+            res.headers_mut().insert(http::header::ALLOW, web::allow_value(methods));
+            res
         } else if !methods.contains(method) {
             web::method_not_allowed(methods)
         } else {
@@ -327,6 +335,15 @@ mod tests {
         assert_eq!(res.headers()["allow"], "GET, HEAD, OPTIONS");
         let res = call(&config, request(Method::DELETE, "/", &[]));
         assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        // STS clients get AWS XML there.
+        let res = call(&config, request(Method::PUT, "/.sts", &[]));
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(res.headers()["allow"], "GET, HEAD, OPTIONS, POST");
+        let body = String::from_utf8(res.body().as_bytes().to_vec()).unwrap();
+        assert!(
+            body.contains("<Code>MethodNotAllowed</Code>") && body.contains("<ErrorResponse"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub enum StsError {
     NotImplemented,
     #[error("{reason}")]
     Misconfigured { reason: String },
+    #[error("{method} is not served at /.sts; use GET or POST")]
+    MethodNotAllowed { method: String },
 }
 
 impl StsError {
@@ -49,6 +51,7 @@ impl StsError {
             Self::IdpCommunication { .. } => ("IDPCommunicationError", StatusCode::BAD_REQUEST),
             Self::NotImplemented => ("NotImplemented", StatusCode::NOT_IMPLEMENTED),
             Self::Misconfigured { .. } => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
+            Self::MethodNotAllowed { .. } => ("MethodNotAllowed", StatusCode::METHOD_NOT_ALLOWED),
         }
     }
 

@@ -555,6 +555,7 @@ def test_other_methods_are_405_and_cors_allows_post_on_sts_only(sts):
             r = requests.request(method, sts.url + path, data=b"x", timeout=15)
             assert r.status_code == 405, (method, path, r.status_code)
             assert "POST" in r.headers["allow"], r.headers
+            assert "<Code>MethodNotAllowed</Code>" in r.text and "<RequestId>" in r.text, r.text
     pre = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
            "Access-Control-Request-Headers": "content-type"}
     r = requests.options(sts.url + "/.sts", headers=pre, timeout=15)

@@ -4,15 +4,15 @@ use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, RequestInit};
+use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, RequestInit, RequestRedirect};
 
 use crate::platform::{FetchError, HttpClient};
 use crate::web::StreamBody;
 
 /// Longest wait for an answer, connect to last byte.
 const TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest body read into memory.
-const MAX_BODY: usize = 1024 * 1024;
+/// Largest body read into memory: a listing page of 1000 long, URL-encoded keys fits.
+const MAX_BODY: usize = 4 * 1024 * 1024;
 
 pub(crate) struct WorkersHttp;
 
@@ -23,6 +23,9 @@ fn to_worker(req: http::Request<Vec<u8>>) -> Result<worker::Request, FetchError>
     parts.headers.remove(http::header::HOST);
     let mut init = RequestInit::new();
     init.with_method(Method::from(parts.method.as_str().to_owned()));
+    // A redirect is an answer, not something to follow: following one would carry a signed
+    // request (or a bearer token) to wherever it points.
+    init.with_redirect(RequestRedirect::Manual);
     init.with_headers(Headers::from(&parts.headers));
     if !body.is_empty() {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));

@@ -226,6 +226,7 @@ impl<'c> S3Service<'c> {
                         &params.common,
                         params.start_after.as_deref(),
                         params.continuation_token.as_deref(),
+                        true,
                         catalogue,
                         io,
                     )
@@ -240,7 +241,15 @@ impl<'c> S3Service<'c> {
             }
             S3Request::ListObjectsV1 { account, params } => {
                 let page = self
-                    .list(&account, &params.common, params.marker.as_deref(), None, catalogue, io)
+                    .list(
+                        &account,
+                        &params.common,
+                        params.marker.as_deref(),
+                        None,
+                        false,
+                        catalogue,
+                        io,
+                    )
                     .await?;
                 let next_marker = page.next_token.as_ref().and(page.entries.last().map(|e| e.key.clone()));
                 Ok(xml(list::list_v1_xml(
@@ -350,6 +359,7 @@ impl<'c> S3Service<'c> {
         params: &ListParams,
         start_after: Option<&str>,
         token: Option<&str>,
+        v2: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
@@ -368,7 +378,7 @@ impl<'c> S3Service<'c> {
                     next_token: None,
                 }),
                 None => {
-                    self.list_account(account, params, &products, start_after, token, catalogue, io)
+                    self.list_account(account, params, &products, start_after, token, v2, catalogue, io)
                         .await
                 }
                 Some(_) => Err(S3Error::new(
@@ -377,6 +387,11 @@ impl<'c> S3Service<'c> {
                 )),
             };
         };
+        // As for objects (see `route`): no empty or dot-segment product ever reaches the
+        // upstream URL or a cache key.
+        if product.is_empty() || product == "." || product == ".." {
+            return Err(access_error(AccessError::NoSuchProduct, false));
+        }
         let cursor = token.map(decode_token).transpose()?;
         let start_after = start_after.and_then(|s| s.strip_prefix(&format!("{product}/")));
         let (page, next) = self
@@ -453,9 +468,11 @@ impl<'c> S3Service<'c> {
     }
 
     /// A listing of a whole account without a delimiter (`aws s3 ls --recursive`, rclone):
-    /// the keys of every product the caller may list, product after product in name order.
+    /// the keys of every product the caller may list, product after product in key order.
     /// A page never spans two products; the continuation token names the product and the
-    /// backend's cursor in it. Products that turn out empty are skipped, a few per request.
+    /// backend's cursor in it. Empty products and empty backend pages are skipped, within a
+    /// budget of backend calls per request: past it ListObjectsV2 gets an empty page with a
+    /// token to go on from, ListObjects v1 (whose `NextMarker` needs a key) `SlowDown`.
     #[allow(clippy::too_many_arguments)]
     async fn list_account<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
@@ -464,31 +481,39 @@ impl<'c> S3Service<'c> {
         products: &[ProductSummary],
         start_after: Option<&str>,
         token: Option<&str>,
+        v2: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
-        /// Empty products skipped in one request before an empty page says "go on".
-        const MAX_PRODUCTS_PER_PAGE: usize = 10;
+        /// Backend listings one request may make while it finds only empty pages.
+        const MAX_BACKEND_CALLS: usize = 25;
         let names = listable(products, &params.prefix);
         // Where to begin: the token's product and cursor, else just after `start_after`.
-        let (first, mut cursor, mut within) = match token.map(decode_account_token).transpose()? {
-            Some(AccountToken { p, c }) => (names.iter().position(|n| *n >= p.as_str()), c, None),
+        let (mut i, mut cursor, mut within) = match token.map(decode_account_token).transpose()? {
+            Some(AccountToken { p, c }) => {
+                let i = names.iter().position(|n| product_key(n) >= product_key(&p));
+                // The cursor belongs to its product only (which may have gone meanwhile).
+                let c = c.filter(|_| i.is_some_and(|i| names[i] == p));
+                (i, c, None)
+            }
             None => match start_after {
                 None => (Some(0), None, None),
                 Some(s) => {
-                    let at = names
+                    let i = names
                         .iter()
-                        .position(|n| s < format!("{n}/").as_str() || s.starts_with(&format!("{n}/")));
-                    let within = s.split_once('/').map(|(_, rest)| rest.to_owned());
-                    let starts_inside = at.is_some_and(|i| s.starts_with(&format!("{}/", names[i])));
-                    (at, None, within.filter(|_| starts_inside))
+                        .position(|n| s < product_key(n).as_str() || s.starts_with(&product_key(n)));
+                    let within = i
+                        .and_then(|i| s.strip_prefix(&product_key(names[i])))
+                        .map(str::to_owned);
+                    (i, None, within)
                 }
             },
         };
-        let Some(first) = first else {
+        if params.max_keys == 0 {
             return Ok(Page::default());
-        };
-        for (i, name) in names.iter().enumerate().skip(first).take(MAX_PRODUCTS_PER_PAGE) {
+        }
+        let mut calls = 0;
+        while let Some(name) = i.and_then(|i| names.get(i)) {
             let (page, next) = self
                 .list_product(
                     account,
@@ -501,23 +526,45 @@ impl<'c> S3Service<'c> {
                     io,
                 )
                 .await?;
-            let following = names.get(i + 1);
-            let next_token = match (next, following) {
-                (Some(c), _) => Some(encode_account_token(name, Some(c))),
-                (None, Some(n)) => Some(encode_account_token(n, None)),
-                (None, None) => None,
-            };
-            if !page.entries.is_empty() || next_token.is_none() || params.max_keys == 0 {
+            calls += 1;
+            let at = i.unwrap_or_default();
+            if !page.entries.is_empty() || !page.prefixes.is_empty() {
+                let next_token = match next {
+                    Some(c) => Some(encode_account_token(name, Some(c))),
+                    None => names.get(at + 1).map(|n| encode_account_token(n, None)),
+                };
                 return Ok(Page { next_token, ..page });
             }
+            // An empty page: the same product's next one, else the next product.
+            match next {
+                Some(c) => cursor = Some(c),
+                None => i = Some(at + 1),
+            }
+            let Some(resume) = i.and_then(|i| names.get(i)) else {
+                break;
+            };
+            if calls >= MAX_BACKEND_CALLS {
+                if v2 {
+                    return Ok(Page {
+                        next_token: Some(encode_account_token(resume, cursor)),
+                        ..Page::default()
+                    });
+                }
+                let mut err = S3Error::new(
+                    S3Code::SlowDown,
+                    "too many empty products to page through with ListObjects; use ListObjectsV2",
+                );
+                err.retry_after = Some(1);
+                return Err(err);
+            }
         }
-        // Only empty products so far: an empty page that says where to go on.
-        let resume = names.get(first + MAX_PRODUCTS_PER_PAGE);
-        Ok(Page {
-            next_token: resume.map(|n| encode_account_token(n, None)),
-            ..Page::default()
-        })
+        Ok(Page::default())
     }
+}
+
+/// How a product's keys begin: products are ordered as their keys are (`a/` after `a-b/`).
+fn product_key(name: &str) -> String {
+    format!("{name}/")
 }
 
 /// The names of the products the caller may list, under `prefix`, sorted.
@@ -527,7 +574,7 @@ fn listable<'p>(products: &'p [ProductSummary], prefix: &str) -> Vec<&'p str> {
         .filter(|p| p.permissions.list && p.name.starts_with(prefix))
         .map(|p| p.name.as_str())
         .collect();
-    names.sort_unstable();
+    names.sort_unstable_by_key(|n| product_key(n));
     names.dedup();
     names
 }

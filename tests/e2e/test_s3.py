@@ -26,6 +26,9 @@ CATALOGUE = {"accounts": {"demo": {"products": {
     "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
     "restricted-data": {"visibility": "restricted", "readers": ["alice"],
                         "backend": {"type": "r2", "prefix": "demo/restricted-data/"}},
+    # Its keys sort before public-data's ("-" < "/"), though its name sorts after.
+    "public-data-extra": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/extra/"}},
+    "empty": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/empty/"}},
 }}}}
 HELLO = os.urandom(1024)
 ODD_KEYS = ["a b.txt", "plus+sign.txt", "ünïcödé/文件.txt", "percent%25.txt", "dir//double.txt"]
@@ -54,6 +57,7 @@ def env():
         w.start()
         seed = {"demo/public-data/hello.txt": HELLO, "demo/restricted-data/secret.txt": b"top secret"}
         seed.update({f"demo/public-data/{k}": k.encode() for k in ODD_KEYS + PAGES})
+        seed["demo/extra/x.txt"] = b"extra"
         for k, body in seed.items():
             quoted = requests.utils.quote(k, safe="/")
             r = requests.put(f"{w.url}/.test/r2/{quoted}", data=body, headers={"content-type": "text/plain"}, timeout=10)
@@ -135,9 +139,10 @@ def test_missing_key_bucket_and_writes(env, alice):
 def test_listing_products_and_paginating_across_three_pages(env, alice):
     w, _ = env
     top = s3_for(w).list_objects_v2(Bucket="demo", Delimiter="/")
-    assert [p["Prefix"] for p in top.get("CommonPrefixes", [])] == ["public-data/"]
+    assert [p["Prefix"] for p in top.get("CommonPrefixes", [])] == ["empty/", "public-data-extra/", "public-data/"]
     top = alice.list_objects_v2(Bucket="demo", Delimiter="/")
-    assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["public-data/", "restricted-data/"]
+    assert [p["Prefix"] for p in top["CommonPrefixes"]] == [
+        "empty/", "public-data-extra/", "public-data/", "restricted-data/"]
     pages = list(alice.get_paginator("list_objects_v2").paginate(
         Bucket="demo", Prefix="public-data/pages/", PaginationConfig={"PageSize": 2}))
     assert len(pages) == 3
@@ -149,7 +154,7 @@ def test_listing_products_and_paginating_across_three_pages(env, alice):
 
 def test_recursive_account_listing_covers_every_listable_product_and_nothing_else(env, alice, tmp_path):
     w, idp = env
-    public = sorted(["public-data/hello.txt"] + [f"public-data/{k}" for k in ODD_KEYS + PAGES])
+    public = sorted(["public-data/hello.txt", "public-data-extra/x.txt"] + [f"public-data/{k}" for k in ODD_KEYS + PAGES])
     for client, expected in ((s3_for(w), public), (alice, public + ["restricted-data/secret.txt"])):
         for version in ("list_objects_v2", "list_objects"):
             pages = list(client.get_paginator(version).paginate(Bucket="demo", PaginationConfig={"PageSize": 5}))
@@ -169,6 +174,13 @@ def test_recursive_account_listing_covers_every_listable_product_and_nothing_els
     with pytest.raises(ClientError) as e:
         s3_for(w).list_objects_v2(Bucket="demo", ContinuationToken="not-a-token")
     assert code(e.value) == "InvalidArgument"
+    nothing = s3_for(w).list_objects_v2(Bucket="demo", MaxKeys=0)
+    assert not nothing["IsTruncated"] and "Contents" not in nothing
+    # A dot-segment product in a listing prefix never reaches the catalogue or upstream.
+    for prefix in ("../public-data/", "./x", "/x"):
+        with pytest.raises(ClientError) as e:
+            s3_for(w).list_objects_v2(Bucket="demo", Prefix=prefix)
+        assert code(e.value) == "NoSuchBucket", prefix
 
 
 def test_presigned_url_works_with_curl_until_it_expires(alice):

@@ -161,6 +161,14 @@ impl StoredAnswer {
         })
     }
 
+    /// How long the answer is reused: 30 s, denials and 404s 10 s.
+    fn ttl(&self) -> u64 {
+        match self {
+            StoredAnswer::Product { .. } | StoredAnswer::Products { .. } => TTL_SECS,
+            StoredAnswer::NoSuchAccount | StoredAnswer::NoSuchProduct | StoredAnswer::Denied => NEGATIVE_TTL_SECS,
+        }
+    }
+
     fn into_answer(self) -> Result<Answer, AccessError> {
         match self {
             StoredAnswer::Product { access } => Ok(Answer::Product(access)),
@@ -169,15 +177,6 @@ impl StoredAnswer {
             StoredAnswer::NoSuchProduct => Err(AccessError::NoSuchProduct),
             StoredAnswer::Denied => Err(AccessError::Denied),
         }
-    }
-}
-
-/// How long an answer is reused; `None` for outages, which are not.
-fn ttl(answer: &Result<Answer, AccessError>) -> Option<u64> {
-    match answer {
-        Ok(_) => Some(TTL_SECS),
-        Err(AccessError::NoSuchAccount | AccessError::NoSuchProduct | AccessError::Denied) => Some(NEGATIVE_TTL_SECS),
-        Err(_) => None,
     }
 }
 
@@ -274,7 +273,9 @@ impl UpstreamClient {
             Ok(res) => parse(&res),
             Err(e) => Err(unavailable(e)),
         };
-        if let (Some(ttl), Some(kept)) = (ttl(&answer), StoredAnswer::of(&answer)) {
+        // Outages are not kept: `StoredAnswer::of` has no form for them.
+        if let Some(kept) = StoredAnswer::of(&answer) {
+            let ttl = kept.ttl();
             let exp = now + ttl;
             self.remember(key, &answer, now, exp);
             if let Ok(bytes) = serde_json::to_vec(&Stored { exp, answer: kept }) {

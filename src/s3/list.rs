@@ -38,18 +38,23 @@ pub struct ListEntry {
     pub last_modified_secs: u64,
 }
 
-/// The continuation token for a page that ended at `last_key`.
-pub fn encode_token(last_key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(last_key.as_bytes())
+/// The continuation token for a page that ended at `position` (a key, or a backend's cursor).
+pub fn encode_token(position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(position.as_bytes())
 }
 
-/// The last key of the previous page, from a continuation token.
+/// Where the previous page ended, from a continuation token.
 pub fn decode_token(token: &str) -> Result<String, S3Error> {
     URL_SAFE_NO_PAD
         .decode(token)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect"))
+        .ok_or_else(bad_token)
+}
+
+/// A continuation token this proxy did not issue.
+pub fn bad_token() -> S3Error {
+    S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
 }
 
 /// Splits entries under `prefix` into contents and `CommonPrefixes`: a key with `delimiter`

@@ -1,8 +1,6 @@
 //! The S3 read path: authenticate, authorise against the catalogue, then answer from the
 //! object store. Every error is S3 XML with S3's status.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
 use crate::identity::Subject;
@@ -392,7 +390,7 @@ impl<'c> S3Service<'c> {
         if product.is_empty() || product == "." || product == ".." {
             return Err(access_error(AccessError::NoSuchProduct, false));
         }
-        let cursor = token.map(decode_token).transpose()?;
+        let cursor = token.map(list::decode_token).transpose()?;
         let start_after = start_after.and_then(|s| s.strip_prefix(&format!("{product}/")));
         let (page, next) = self
             .list_product(
@@ -407,7 +405,7 @@ impl<'c> S3Service<'c> {
             )
             .await?;
         Ok(Page {
-            next_token: next.map(|c| URL_SAFE_NO_PAD.encode(c)),
+            next_token: next.as_deref().map(list::encode_token),
             ..page
         })
     }
@@ -579,19 +577,6 @@ fn listable<'p>(products: &'p [ProductSummary], prefix: &str) -> Vec<&'p str> {
     names
 }
 
-fn bad_token() -> S3Error {
-    S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
-}
-
-/// A product listing's continuation token: the backend's cursor, base64url.
-fn decode_token(token: &str) -> Result<String, S3Error> {
-    URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad_token)
-}
-
 /// An account listing's continuation token: the product to go on with and the backend's
 /// cursor in it (none: from its start), as base64url JSON.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -605,12 +590,11 @@ fn encode_account_token(product: &str, cursor: Option<String>) -> String {
         p: product.to_owned(),
         c: cursor,
     };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
+    list::encode_token(&serde_json::to_string(&token).unwrap_or_default())
 }
 
 fn decode_account_token(token: &str) -> Result<AccountToken, S3Error> {
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad_token())?;
-    serde_json::from_slice(&bytes).map_err(|_| bad_token())
+    serde_json::from_str(&list::decode_token(token)?).map_err(|_| list::bad_token())
 }
 
 /// Product look-ups for one request: the upstream API when configured, else the catalogue.

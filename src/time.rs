@@ -12,6 +12,18 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Days in `month` (1-12) of `year`, proleptic Gregorian; 31 for a month out of range (the
+/// caller validates months).
+pub fn days_in_month(year: i64, month: i64) -> i64 {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian calendar).
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -60,7 +72,8 @@ pub fn parse_iso8601(s: &str) -> Option<u64> {
     let valid = tail == "Z"
         && year >= 1970
         && (1..=12).contains(&month)
-        && (1..=31).contains(&day)
+        && day >= 1
+        && day <= days_in_month(year, month)
         && hour < 24
         && minute < 60
         && second < 61;
@@ -99,6 +112,7 @@ mod tests {
         assert_eq!(parse_iso8601("2015-08-30T12:36:00.000Z"), Some(1_440_938_160));
         for bad in [
             "",
+            "2015-02-29T12:36:00Z",
             "2015-08-30T12:36:00",
             "2015-08-30 12:36:00Z",
             "2015-13-30T12:36:00Z",

@@ -329,23 +329,10 @@ fn build_date(year: i64, mon: &str, day: i64, time: &str) -> Option<i64> {
     };
     let (h, m, sec) = (fixed_num(h, 2)?, fixed_num(m, 2)?, fixed_num(sec, 2)?);
     // time-of-day: hour 00-23, minute 00-59, second 00-60 (leap second).
-    if h > 23 || m > 59 || sec > 60 || day < 1 || day > days_in_month(year, month) {
+    if h > 23 || m > 59 || sec > 60 || day < 1 || day > crate::time::days_in_month(year, month) {
         return None;
     }
     Some(crate::time::days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.

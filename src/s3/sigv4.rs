@@ -624,14 +624,10 @@ fn parse_amz_date(value: &str) -> Option<u64> {
     };
     let (year, month, day) = (num(&[y0, y1, y2, y3])?, num(&[mo0, mo1])?, num(&[d0, d1])?);
     let (hour, minute, second) = (num(&[h0, h1])?, num(&[mi0, mi1])?, num(&[s0, s1])?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
+    if !(1..=12).contains(&month) {
+        return None;
+    }
+    let month_days = crate::time::days_in_month(year as i64, month as i64) as u64;
     if year < 1970 || day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
         return None;
     }

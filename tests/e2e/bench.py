@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 sys.path.insert(0, str(Path(__file__).parent))
 from idp import TestIdP  # noqa: E402
 from keys import new_key, session_key_b64  # noqa: E402
+from s3clients import credentials, s3_for  # noqa: E402
 from workerd import ROOT, Worker, free_port  # noqa: E402
 
 N_LATENCY = 400
@@ -146,9 +147,6 @@ def bench_s3(key) -> None:
     the same object read anonymously and the trivial GET / in the same worker. R2 behind a
     binding has no HTTP endpoint of its own, so there is no "straight from the backend" read
     to compare with here (`bench_s3_backend` has one)."""
-    import boto3
-    from botocore import UNSIGNED
-    from botocore.config import Config
     catalogue = {"accounts": {"bench": {"products": {
         "p": {"visibility": "restricted", "readers": ["bench-user"], "backend": {"type": "r2", "prefix": "b/p/"}},
         "pub": {"visibility": "public", "backend": {"type": "r2", "prefix": "b/pub/"}}}}}}
@@ -164,17 +162,8 @@ def bench_s3(key) -> None:
             body = os.urandom(1024)
             for k in ("b/p/one-kib", "b/pub/one-kib"):
                 requests.put(f"{w.url}/.test/r2/{k}", data=body, timeout=10).raise_for_status()
-            sts = boto3.client("sts", endpoint_url=w.url + "/.sts", region_name="us-east-1",
-                               aws_access_key_id="x", aws_secret_access_key="x")
-            c = sts.assume_role_with_web_identity(RoleArn="arn:aws:iam::000000000000:role/_default",
-                                                  RoleSessionName="bench", WebIdentityToken=idp.mint({"sub": "bench-user"}),
-                                                  DurationSeconds=3600)["Credentials"]
-            cfg = Config(s3={"addressing_style": "path"}, signature_version="s3v4")
-            signed = boto3.client("s3", endpoint_url=w.url, region_name="us-east-1", config=cfg,
-                                  aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                                  aws_session_token=c["SessionToken"])
-            anon = boto3.client("s3", endpoint_url=w.url, region_name="us-east-1",
-                                config=cfg.merge(Config(signature_version=UNSIGNED)))
+            signed = s3_for(w, credentials(w, idp, "bench-user", session="bench"))
+            anon = s3_for(w)
 
             n = N_LATENCY // 2
             get_signed = lambda: signed.get_object(Bucket="bench", Key="p/one-kib")["Body"].read()  # noqa: E731
@@ -194,8 +183,6 @@ def bench_s3_backend(key) -> None:
     upstream API (TestUpstream, verifying every JWT), against the same GET made by boto3
     straight to the backend (through the same front, and to moto itself). Then 100 GETs of
     one user: how many RSA signatures (upstream JWTs) and upstream calls they cost."""
-    import boto3
-    from botocore.config import Config
     from s3backend import MotoS3
     from upstream import TestUpstream
 
@@ -220,15 +207,7 @@ def bench_s3_backend(key) -> None:
                          "BACKEND_BENCH": moto.secret_value})
             try:
                 with w:
-                    sts = boto3.client("sts", endpoint_url=w.url + "/.sts", region_name="us-east-1",
-                                       aws_access_key_id="x", aws_secret_access_key="x")
-                    c = sts.assume_role_with_web_identity(
-                        RoleArn="arn:aws:iam::000000000000:role/_default", RoleSessionName="bench",
-                        WebIdentityToken=idp.mint({"sub": "bench-user"}), DurationSeconds=3600)["Credentials"]
-                    cfg = Config(s3={"addressing_style": "path"}, signature_version="s3v4")
-                    proxy = boto3.client("s3", endpoint_url=w.url, region_name="us-east-1", config=cfg,
-                                         aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                                         aws_session_token=c["SessionToken"])
+                    proxy = s3_for(w, credentials(w, idp, "bench-user", session="bench"))
                     front, direct = moto.client(direct=False), moto.client()
 
                     def signatures() -> int:

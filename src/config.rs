@@ -6,7 +6,7 @@
 
 use crate::identity::{Audience, Issuer, UrlError};
 use crate::oidc::keys::{KeyError, Kid, ProviderKey};
-use crate::secret::SecretString;
+use crate::secret::{DerivedKeys, SecretString};
 use crate::sts::seal::SessionKeys;
 use crate::sts::verify::TrustPolicy;
 use crate::sts::StsConfig;
@@ -67,6 +67,10 @@ pub struct Config {
     /// `UPSTREAM_API_URL` (+ `UPSTREAM_API_AUDIENCE` and the provider's key): ask the upstream
     /// API instead of `CATALOGUE`. Default: none (the embedded catalogue answers).
     pub upstream: Result<Option<UpstreamConfig>, ConfigError>,
+    /// MAC keys for what the worker hands out or shares (listing tokens, shared-cache
+    /// entries), derived from `SESSION_TOKEN_KEY`, else `OIDC_PROVIDER_KEY`. None: the
+    /// deployment holds neither secret.
+    pub derived_keys: Option<DerivedKeys>,
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
     /// Honoured only while the issuer is a loopback URL, so never in a deployment. Default: off.
     pub insecure_test_routes: bool,
@@ -93,12 +97,17 @@ impl Config {
             }),
         };
         let upstream = upstream_config(settings, &provider);
+        let derived_keys = settings
+            .secret("SESSION_TOKEN_KEY")
+            .or_else(|| settings.secret("OIDC_PROVIDER_KEY"))
+            .map(|s| DerivedKeys::from_secret(s.expose_secret().trim().as_bytes()));
         Self {
             provider,
             sts,
             session_keys,
             catalogue,
             upstream,
+            derived_keys,
             insecure_test_routes,
         }
     }

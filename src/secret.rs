@@ -52,6 +52,69 @@ impl std::fmt::Debug for SecretBytes {
     }
 }
 
+/// The deployment's root for derived keys: a hash of the first secret it holds, so that
+/// MACs on data the worker hands out or keeps in shared caches need no further secret.
+/// Each use derives its own key with a distinct label ([`DerivedKeys::key`]).
+pub struct DerivedKeys(SecretBytes);
+
+impl DerivedKeys {
+    /// From `SESSION_TOKEN_KEY` if set, else `OIDC_PROVIDER_KEY` (whichever the deployment
+    /// has). Rotating that secret changes every derived key: MACed data made before it
+    /// simply stops verifying.
+    pub fn from_secret(secret: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        let root = Sha256::new_with_prefix(b"oidc-sts-proxy/derived-keys/v1\0")
+            .chain_update(secret)
+            .finalize();
+        Self(SecretBytes::new(root.to_vec()))
+    }
+
+    /// The key for one purpose: HMAC-SHA256(root, label). Labels never repeat across uses.
+    pub fn key(&self, label: &str) -> MacKey {
+        MacKey(SecretBytes::new(
+            hmac_sha256(self.0.expose_secret(), label.as_bytes()).to_vec(),
+        ))
+    }
+}
+
+impl std::fmt::Debug for DerivedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DerivedKeys([redacted])")
+    }
+}
+
+/// A derived HMAC-SHA256 key for one purpose.
+pub struct MacKey(SecretBytes);
+
+impl MacKey {
+    /// HMAC-SHA256 of `data`, for attaching to what is handed out.
+    pub fn tag(&self, data: &[u8]) -> [u8; 32] {
+        hmac_sha256(self.0.expose_secret(), data)
+    }
+
+    /// Does `tag` authenticate `data`? Constant time.
+    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        self.tag(data).as_slice().ct_eq(tag).into()
+    }
+}
+
+impl std::fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacKey([redacted])")
+    }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return [0; 32],
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +126,19 @@ mod tests {
         let printed = format!("{s:?} {b:?} {:#?}", (&s, &b));
         assert!(!printed.contains("MARKER"), "{printed}");
         assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn derived_keys_differ_by_label_and_root_and_verify_their_own_tags() {
+        let root = DerivedKeys::from_secret(b"root-a");
+        let (a, b) = (root.key("label/a"), root.key("label/b"));
+        let tag = a.tag(b"data");
+        assert!(a.verify(b"data", &tag));
+        assert!(!a.verify(b"datb", &tag));
+        assert!(!b.verify(b"data", &tag));
+        assert!(!DerivedKeys::from_secret(b"root-b").key("label/a").verify(b"data", &tag));
+        assert!(!a.verify(b"data", &tag[..31]));
+        assert!(!format!("{root:?} {a:?}").contains("root-a"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::identity::{Audience, Issuer, UrlError};
 use crate::oidc::keys::{KeyError, Kid, ProviderKey};
 use crate::secret::{DerivedKeys, SecretString};
 use crate::sts::seal::SessionKeys;
-use crate::sts::verify::TrustPolicy;
+use crate::sts::verify::{TrustPolicy, TrustedIssuer};
 use crate::sts::StsConfig;
 use crate::upstream::catalogue::Catalogue;
 use crate::upstream::client::UpstreamConfig;
@@ -38,6 +38,9 @@ pub enum ConfigError {
         setting: &'static str,
         reason: &'static str,
     },
+    /// The catalogue's own checks; the reason names accounts and products, never secrets.
+    #[error("CATALOGUE {reason}")]
+    Catalogue { reason: String },
 }
 
 /// The OpenID provider's settings.
@@ -91,10 +94,9 @@ impl Config {
         }
         let catalogue = match settings.var("CATALOGUE") {
             None => Ok(None),
-            Some(json) => Catalogue::parse(&json).map(Some).map_err(|_| ConfigError::Invalid {
-                setting: "CATALOGUE",
-                reason: "is not a valid catalogue (JSON)",
-            }),
+            Some(json) => Catalogue::parse(&json, &trusted_issuers(settings).unwrap_or_default())
+                .map(Some)
+                .map_err(|reason| ConfigError::Catalogue { reason }),
         };
         let upstream = upstream_config(settings, &provider);
         let derived_keys = settings
@@ -130,36 +132,72 @@ fn comma_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn sts_config(s: &dyn Settings) -> Result<Option<StsConfig>, ConfigError> {
-    let Some(audience_list) = s.var("AUTH_AUDIENCE").filter(|v| comma_list(v).next().is_some()) else {
-        return Ok(None);
-    };
-    let audiences = comma_list(&audience_list)
-        .map(|a| {
-            Audience::parse(a).ok_or(ConfigError::Invalid {
-                setting: "AUTH_AUDIENCE",
-                reason: "each audience must be 1 to 256 printable characters",
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let issuer_list = s.var("AUTH_ISSUER").ok_or(ConfigError::Missing {
-        setting: "AUTH_ISSUER",
-        because: "AUTH_AUDIENCE",
-    })?;
-    let issuers = comma_list(&issuer_list)
+/// `AUTH_ISSUER`, each checked; the catalogue needs them even while the STS is broken.
+fn trusted_issuers(s: &dyn Settings) -> Result<Vec<Issuer>, ConfigError> {
+    let list = s.var("AUTH_ISSUER").unwrap_or_default();
+    comma_list(&list)
         .map(|i| {
             Issuer::parse_trusted(i).map_err(|reason| ConfigError::BadUrl {
                 setting: "AUTH_ISSUER",
                 reason,
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+fn bad_audience() -> ConfigError {
+    ConfigError::Invalid {
+        setting: "AUTH_AUDIENCE",
+        reason: "each audience must be 1 to 256 printable characters",
+    }
+}
+
+fn audience_list<'a>(values: impl Iterator<Item = &'a str>) -> Result<Vec<Audience>, ConfigError> {
+    values.map(|a| Audience::parse(a).ok_or_else(bad_audience)).collect()
+}
+
+/// `AUTH_AUDIENCE`: a comma-separated list (every trusted issuer may present any of them),
+/// or a JSON object mapping each trusted issuer to the audiences it may present.
+fn trust_policy(audience_setting: &str, issuers: Vec<Issuer>) -> Result<TrustPolicy, ConfigError> {
+    let invalid = |reason| ConfigError::Invalid {
+        setting: "AUTH_AUDIENCE",
+        reason,
+    };
+    if !audience_setting.trim_start().starts_with('{') {
+        let audiences = audience_list(comma_list(audience_setting))?;
+        return Ok(TrustPolicy::same_audiences(issuers, audiences));
+    }
+    let map: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(audience_setting)
+        .map_err(|_| invalid("must be a comma-separated list or a JSON object of issuer to audience list"))?;
+    if map.keys().any(|k| !issuers.iter().any(|i| i.as_str() == k)) {
+        return Err(invalid("names an issuer that is not in AUTH_ISSUER"));
+    }
+    let mut trusted = Vec::with_capacity(issuers.len());
+    for issuer in issuers {
+        let audiences = map
+            .get(issuer.as_str())
+            .ok_or_else(|| invalid("must name the audiences of every issuer in AUTH_ISSUER"))?;
+        let audiences = audience_list(audiences.iter().map(String::as_str))?;
+        if audiences.is_empty() {
+            return Err(invalid("must give every issuer at least one audience"));
+        }
+        trusted.push(TrustedIssuer { issuer, audiences });
+    }
+    Ok(TrustPolicy { issuers: trusted })
+}
+
+fn sts_config(s: &dyn Settings) -> Result<Option<StsConfig>, ConfigError> {
+    let Some(audience_setting) = s.var("AUTH_AUDIENCE").filter(|v| comma_list(v).next().is_some()) else {
+        return Ok(None);
+    };
+    let issuers = trusted_issuers(s)?;
     if issuers.is_empty() {
         return Err(ConfigError::Missing {
             setting: "AUTH_ISSUER",
             because: "AUTH_AUDIENCE",
         });
     }
+    let trust = trust_policy(&audience_setting, issuers)?;
     let max_duration_secs = match s.var("STS_MAX_SESSION_DURATION_SECS") {
         None => 3600,
         Some(v) => v
@@ -173,7 +211,7 @@ fn sts_config(s: &dyn Settings) -> Result<Option<StsConfig>, ConfigError> {
             })?,
     };
     Ok(Some(StsConfig {
-        trust: TrustPolicy { issuers, audiences },
+        trust,
         max_duration_secs,
     }))
 }
@@ -379,9 +417,52 @@ pub(crate) mod tests {
         let c = Config::from_settings(&sts_settings());
         let sts = c.sts.unwrap().unwrap();
         assert_eq!(sts.trust.issuers.len(), 2);
-        assert_eq!(sts.trust.audiences.len(), 2);
+        assert!(sts.trust.issuers.iter().all(|i| i.audiences.len() == 2));
         assert_eq!(sts.max_duration_secs, 3600);
         assert!(c.session_keys.unwrap().is_some());
+    }
+
+    #[test]
+    fn audiences_may_be_given_per_issuer() {
+        let per_issuer = r#"{"https://idp.example": ["web"], "http://127.0.0.1:9999": ["ci", "ci-2"]}"#;
+        let sts = Config::from_settings(&sts_settings().with("AUTH_AUDIENCE", per_issuer))
+            .sts
+            .unwrap()
+            .unwrap();
+        let names = |i: usize| {
+            let t = &sts.trust.issuers[i];
+            let auds: Vec<&str> = t.audiences.iter().map(|a| a.as_str()).collect();
+            (t.issuer.as_str().to_owned(), auds)
+        };
+        assert_eq!(names(0), ("https://idp.example".to_owned(), vec!["web"]));
+        assert_eq!(names(1), ("http://127.0.0.1:9999".to_owned(), vec!["ci", "ci-2"]));
+    }
+
+    #[test]
+    fn a_per_issuer_audience_map_must_match_auth_issuer_exactly() {
+        for bad in [
+            r#"{"https://idp.example": ["web"]}"#,
+            r#"{"https://idp.example": ["web"], "http://127.0.0.1:9999": ["ci"], "https://other.example": ["x"]}"#,
+            r#"{"https://idp.example": ["web"], "http://127.0.0.1:9999": []}"#,
+            r#"{"https://idp.example": "web", "http://127.0.0.1:9999": ["ci"]}"#,
+            r#"{"https://idp.example": [""], "http://127.0.0.1:9999": ["ci"]}"#,
+            r#"{"https://idp.example/": ["web"], "http://127.0.0.1:9999": ["ci"]}"#,
+            "{not json",
+        ] {
+            let err = Config::from_settings(&sts_settings().with("AUTH_AUDIENCE", bad))
+                .sts
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        setting: "AUTH_AUDIENCE",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

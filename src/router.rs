@@ -59,6 +59,9 @@ impl Route {
     }
 }
 
+/// The label of the key that authenticates upstream answers in the shared cache.
+const UPSTREAM_CACHE_MAC_LABEL: &str = "upstream/shared-cache/v1";
+
 /// The provider as configured: off (no key), misconfigured, or serving.
 pub enum ProviderState<'c, S> {
     Off,
@@ -103,7 +106,10 @@ impl<'c, S: Signer + 'static> App<'c, S> {
                 .ok()
                 .and_then(Option::as_ref)
                 .cloned()
-                .map(UpstreamClient::new),
+                .map(|c| {
+                    let shared_mac = config.derived_keys.as_ref().map(|k| k.key(UPSTREAM_CACHE_MAC_LABEL));
+                    UpstreamClient::new(c, shared_mac)
+                }),
             session_keys: config.session_keys.as_ref().ok().and_then(Option::as_ref),
         };
         Self {

@@ -89,7 +89,7 @@ pub async fn mint<S: Signer + 'static>(
     let Some(audience) = audience else {
         return bad_request("aud must be 1 to 256 printable characters");
     };
-    match provider.jwt_signer.mint(&subject, &audience, clock, random).await {
+    match provider.jwt_signer.mint(&subject, None, &audience, clock, random).await {
         Ok(token) => {
             let body = serde_json::json!({ "token": &*token, "signatures": provider.jwt_signer.signatures() });
             web::json(StatusCode::OK, body.to_string().into_bytes())

@@ -17,11 +17,23 @@ pub struct Header {
 pub struct UpstreamClaims {
     pub iss: String,
     pub sub: String,
+    /// The caller as (IdP issuer, subject): RFC 9493's `iss_sub` subject identifier.
+    /// Absent for `anonymous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_id: Option<SubjectId>,
     pub aud: String,
     pub iat: u64,
     pub nbf: u64,
     pub exp: u64,
     pub jti: String,
+}
+
+/// An RFC 9493 subject identifier in the `iss_sub` format (§3.2.8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectId {
+    pub format: String,
+    pub iss: String,
+    pub sub: String,
 }
 
 /// `BASE64URL(header) '.' BASE64URL(claims)`: the bytes that get signed (RFC 7515 §5.1 step 5).

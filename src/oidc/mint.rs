@@ -1,7 +1,7 @@
 //! Minting short-lived, per-caller RS256 JWTs for the upstream API, as cheaply as possible.
 //!
 //! A signature costs milliseconds inside wasm, and the upstream client asks for a token on
-//! every upstream request. So a token minted for a (subject, audience) pair is reused while
+//! every upstream request. So a token minted for a (caller, audience) pair is reused while
 //! more than half of its lifetime remains; concurrent requests for the same pair share one
 //! signing future instead of each signing; and a failed signature is never handed to the
 //! others: a request that joined a failed future signs for itself.
@@ -13,7 +13,7 @@ use std::rc::Rc;
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 
 use crate::identity::{Audience, Issuer, Subject};
-use crate::oidc::jwt::{compact, signing_input, Header, UpstreamClaims};
+use crate::oidc::jwt::{compact, signing_input, Header, SubjectId, UpstreamClaims};
 use crate::oidc::keys::Kid;
 use crate::oidc::signer::{SignError, Signer};
 use crate::platform::{Clock, Random};
@@ -34,12 +34,16 @@ struct Entry {
     token: SignFuture,
 }
 
-/// Mints RS256 JWTs `{iss, sub, aud, iat, nbf, exp = iat + 60, jti}` with the active key.
+/// What a token is minted for: the subject, the IdP that vouched for it (`None` for the
+/// subject `anonymous` and for tokens that speak for this provider itself), the audience.
+type MintKey = (Subject, Option<Issuer>, Audience);
+
+/// Mints RS256 JWTs `{iss, sub, sub_id?, aud, iat, nbf, exp = iat + 60, jti}` with the active key.
 pub struct JwtSigner<S> {
     signer: Rc<S>,
     issuer: Issuer,
     kid: Kid,
-    cache: RefCell<HashMap<(Subject, Audience), Entry>>,
+    cache: RefCell<HashMap<MintKey, Entry>>,
     next_generation: Cell<u64>,
     signatures: Cell<u64>,
 }
@@ -66,15 +70,18 @@ impl<S: Signer + 'static> JwtSigner<S> {
         self.signatures.get()
     }
 
-    /// A token for `subject` and `audience`, reused while more than half its lifetime remains.
+    /// A token for `subject` (of the IdP `idp`) and `audience`, reused while more than half
+    /// its lifetime remains. With an `idp`, the token says which IdP's subject it is
+    /// (`sub_id`, RFC 9493 §3.2.8 "iss_sub"): subjects are unique only within their issuer.
     pub async fn mint(
         &self,
         subject: &Subject,
+        idp: Option<&Issuer>,
         audience: &Audience,
         clock: &dyn Clock,
         random: &dyn Random,
     ) -> Result<Token, SignError> {
-        let key = (subject.clone(), audience.clone());
+        let key = (subject.clone(), idp.cloned(), audience.clone());
         let now = clock.now_secs();
         let mut failed: Option<u64> = None;
         loop {
@@ -103,7 +110,7 @@ impl<S: Signer + 'static> JwtSigner<S> {
     }
 
     /// Starts one signature and publishes it in the cache before awaiting it.
-    fn start(&self, key: &(Subject, Audience), now: u64, random: &dyn Random) -> (u64, SignFuture) {
+    fn start(&self, key: &MintKey, now: u64, random: &dyn Random) -> (u64, SignFuture) {
         let mut jti = [0u8; 16];
         random.fill(&mut jti);
         let header = Header {
@@ -114,7 +121,12 @@ impl<S: Signer + 'static> JwtSigner<S> {
         let claims = UpstreamClaims {
             iss: self.issuer.as_str().into(),
             sub: key.0.as_str().into(),
-            aud: key.1.as_str().into(),
+            sub_id: key.1.as_ref().map(|idp| SubjectId {
+                format: "iss_sub".into(),
+                iss: idp.as_str().into(),
+                sub: key.0.as_str().into(),
+            }),
+            aud: key.2.as_str().into(),
             iat: now,
             nbf: now,
             exp: now + TOKEN_LIFETIME_SECS,
@@ -155,7 +167,7 @@ impl<S: Signer + 'static> JwtSigner<S> {
         (generation, token)
     }
 
-    fn forget(&self, key: &(Subject, Audience), generation: u64) {
+    fn forget(&self, key: &MintKey, generation: u64) {
         let mut cache = self.cache.borrow_mut();
         if cache.get(key).is_some_and(|e| e.generation == generation) {
             cache.remove(key);
@@ -204,7 +216,7 @@ mod tests {
     fn minted_token_has_the_documented_header_and_claims_and_verifies() {
         let (clock, random) = (FixedClock::at_secs(1_700_000_000), CountingRandom::default());
         let signer = jwt_signer();
-        let token = block(signer.mint(&sub("alice"), &aud(), &clock, &random)).unwrap();
+        let token = block(signer.mint(&sub("alice"), None, &aud(), &clock, &random)).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
         let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
@@ -220,6 +232,7 @@ mod tests {
             (1_700_000_000, 1_700_000_000, 1_700_000_060)
         );
         assert_eq!(claims.jti.len(), 32);
+        assert_eq!(claims.sub_id, None);
         let sig = Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
         let vk = VerifyingKey::<Sha256>::new(test_key().private_key().to_public_key());
         vk.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
@@ -227,16 +240,36 @@ mod tests {
     }
 
     #[test]
+    fn a_token_for_an_idp_subject_names_the_idp_in_sub_id() {
+        let (clock, random) = (FixedClock::at_secs(1_700_000_000), CountingRandom::default());
+        let signer = jwt_signer();
+        let (a, b) = (
+            Issuer::parse_trusted("https://a.example").unwrap(),
+            Issuer::parse_trusted("https://b.example").unwrap(),
+        );
+        let at_a = block(signer.mint(&sub("alice"), Some(&a), &aud(), &clock, &random)).unwrap();
+        let at_b = block(signer.mint(&sub("alice"), Some(&b), &aud(), &clock, &random)).unwrap();
+        assert_ne!(at_a, at_b, "one IdP's alice was handed the other's token");
+        let payload = at_a.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(claims["sub"], "alice");
+        assert_eq!(
+            claims["sub_id"],
+            serde_json::json!({"format": "iss_sub", "iss": "https://a.example", "sub": "alice"})
+        );
+    }
+
+    #[test]
     fn token_is_reused_while_more_than_half_its_lifetime_remains() {
         let (clock, random) = (FixedClock::at_secs(1_000), CountingRandom::default());
         let signer = jwt_signer();
-        let first = block(signer.mint(&sub("alice"), &aud(), &clock, &random)).unwrap();
+        let first = block(signer.mint(&sub("alice"), None, &aud(), &clock, &random)).unwrap();
         clock.advance_secs(29);
-        let again = block(signer.mint(&sub("alice"), &aud(), &clock, &random)).unwrap();
+        let again = block(signer.mint(&sub("alice"), None, &aud(), &clock, &random)).unwrap();
         assert_eq!(first, again);
         assert_eq!(signer.signatures(), 1);
         clock.advance_secs(1);
-        let renewed = block(signer.mint(&sub("alice"), &aud(), &clock, &random)).unwrap();
+        let renewed = block(signer.mint(&sub("alice"), None, &aud(), &clock, &random)).unwrap();
         assert_ne!(first, renewed);
         assert_eq!(signer.signatures(), 2);
     }
@@ -245,8 +278,8 @@ mod tests {
     fn different_subjects_get_different_tokens() {
         let (clock, random) = (FixedClock::at_secs(1_000), CountingRandom::default());
         let signer = jwt_signer();
-        let a = block(signer.mint(&sub("alice"), &aud(), &clock, &random)).unwrap();
-        let b = block(signer.mint(&sub("bob"), &aud(), &clock, &random)).unwrap();
+        let a = block(signer.mint(&sub("alice"), None, &aud(), &clock, &random)).unwrap();
+        let b = block(signer.mint(&sub("bob"), None, &aud(), &clock, &random)).unwrap();
         assert_ne!(a, b);
         assert_eq!(signer.signatures(), 2);
     }
@@ -257,7 +290,7 @@ mod tests {
         let (signer, open, _) = gated(false);
         open.set(true);
         for i in 0..CACHE_CAPACITY + 5 {
-            block(signer.mint(&sub(&format!("user-{i}")), &aud(), &clock, &random)).unwrap();
+            block(signer.mint(&sub(&format!("user-{i}")), None, &aud(), &clock, &random)).unwrap();
         }
         assert_eq!(signer.cached_pairs(), CACHE_CAPACITY);
     }
@@ -319,7 +352,9 @@ mod tests {
         let (clock, random) = (FixedClock::at_secs(1_000), CountingRandom::default());
         let (signer, open, calls) = gated(false);
         let (alice, aud) = (sub("alice"), aud());
-        let futs: Vec<_> = (0..10).map(|_| signer.mint(&alice, &aud, &clock, &random)).collect();
+        let futs: Vec<_> = (0..10)
+            .map(|_| signer.mint(&alice, None, &aud, &clock, &random))
+            .collect();
         open.set(true);
         let results = block(join_all(futs));
         assert!(results
@@ -336,7 +371,7 @@ mod tests {
         let (alice, aud) = (sub("alice"), aud());
         type MintFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Token, SignError>> + 'a>>;
         let mut futs: Vec<MintFuture<'_>> = (0..3)
-            .map(|_| Box::pin(signer.mint(&alice, &aud, &clock, &random)) as _)
+            .map(|_| Box::pin(signer.mint(&alice, None, &aud, &clock, &random)) as _)
             .collect();
         assert!(poll_all(&mut futs).iter().all(Option::is_none));
         open.set(true);
@@ -348,7 +383,7 @@ mod tests {
         assert_eq!(calls.get(), 2);
         // A later request gets the good cached token, not the failure.
         drop(futs);
-        let later = block(signer.mint(&alice, &aud, &clock, &random)).unwrap();
+        let later = block(signer.mint(&alice, None, &aud, &clock, &random)).unwrap();
         assert_eq!(later, retried[0]);
     }
 }

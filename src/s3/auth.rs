@@ -8,6 +8,7 @@
 
 use http::Request;
 
+use crate::identity::{Caller, Issuer, Subject};
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::sigv4::{self, SigV4Error};
 use crate::sts::seal::{OpenError, SessionClaims, SessionKeys};
@@ -28,6 +29,23 @@ impl Principal {
             Principal::Session(c) => Some(&c.sub),
         }
     }
+
+    /// The caller, (issuer, subject); `None` for anonymous callers.
+    pub fn caller(&self) -> Option<Caller> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Session(c) => session_caller(c),
+        }
+    }
+}
+
+/// The (issuer, subject) a session was issued to. The token is authenticated, so this only
+/// fails for a token this deployment did not seal the way `/.sts` does.
+fn session_caller(c: &SessionClaims) -> Option<Caller> {
+    Some(Caller::new(
+        Issuer::parse_trusted(&c.iss).ok()?,
+        Subject::parse(&c.sub)?,
+    ))
 }
 
 fn sig_error(e: SigV4Error) -> S3Error {
@@ -55,6 +73,12 @@ pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64
             format!("The provided token is malformed or otherwise invalid: {other}"),
         ),
     })?;
+    if session_caller(&claims).is_none() {
+        return Err(S3Error::new(
+            S3Code::InvalidToken,
+            "The provided token is malformed or otherwise invalid: no usable issuer and subject",
+        ));
+    }
     signed.check_access_key_id(&claims.akid).map_err(sig_error)?;
     sigv4::verify(&signed, method, path, query, headers, &claims.secret, now).map_err(sig_error)?;
     Ok(Principal::Session(claims))

@@ -3,11 +3,11 @@
 
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
-use crate::identity::Subject;
+use crate::identity::{Caller, Subject};
 use crate::oidc::mint::JwtSigner;
 use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
-use crate::s3::auth::{self, Principal};
+use crate::s3::auth;
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::list::{self, ListEntry};
 use crate::s3::object::{self, Conditional, ObjectMeta};
@@ -200,9 +200,10 @@ impl<'c> S3Service<'c> {
         signer: Option<&JwtSigner<S>>,
     ) -> Result<Response<Body>, S3Error> {
         let principal = auth::authenticate(req, self.session_keys, io.clock.now_secs())?;
+        let caller = principal.caller();
         let catalogue = &Lookup {
             service: self,
-            principal: &principal,
+            caller: caller.as_ref(),
             io,
             signer,
         };
@@ -600,17 +601,15 @@ fn decode_account_token(token: &str) -> Result<AccountToken, S3Error> {
 /// Product look-ups for one request: the upstream API when configured, else the catalogue.
 struct Lookup<'a, H, R, S> {
     service: &'a S3Service<'a>,
-    principal: &'a Principal,
+    /// Who asks, (issuer, subject); `None`: anonymous.
+    caller: Option<&'a Caller>,
     io: &'a Io<'a, H, R>,
     signer: Option<&'a JwtSigner<S>>,
 }
 
 impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
-    fn subject(&self) -> &str {
-        self.principal.subject().unwrap_or(ANONYMOUS_SUBJECT)
-    }
-
-    /// The caller's JWT for the upstream API.
+    /// The caller's JWT for the upstream API: `sub` and, for a signed-in caller, `sub_id`
+    /// naming its IdP; `anonymous` for unsigned requests.
     async fn bearer(&self, upstream: &UpstreamClient) -> Result<String, AccessError> {
         let unavailable = |reason: &str| AccessError::Unavailable {
             reason: reason.to_owned(),
@@ -618,9 +617,13 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
         let signer = self
             .signer
             .ok_or_else(|| unavailable("the OpenID provider is not configured"))?;
-        let subject = Subject::parse(self.subject()).ok_or_else(|| unavailable("subject is not usable"))?;
+        let anonymous = || Subject::parse(ANONYMOUS_SUBJECT).ok_or_else(|| unavailable("subject is not usable"));
+        let (subject, idp) = match self.caller {
+            Some(c) => (c.subject.clone(), Some(&c.issuer)),
+            None => (anonymous()?, None),
+        };
         signer
-            .mint(&subject, &upstream.config.audience, self.io.clock, self.io.random)
+            .mint(&subject, idp, &upstream.config.audience, self.io.clock, self.io.random)
             .await
             .map(|t| t.to_string())
             .map_err(|_| unavailable("could not sign the upstream token"))
@@ -629,18 +632,18 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
     async fn product(&self, account: &str, product: &str) -> Result<ProductAccess, AccessError> {
         match (&self.service.upstream, self.service.catalogue) {
             (Some(up), _) => {
-                let subject = self.subject();
-                up.product(subject, account, product, || self.bearer(up), self.io).await
+                up.product(self.caller, account, product, || self.bearer(up), self.io)
+                    .await
             }
-            (None, Some(c)) => c.product(account, product, self.principal.subject()),
+            (None, Some(c)) => c.product(account, product, self.caller),
             (None, None) => Err(AccessError::NoCatalogue),
         }
     }
 
     async fn products(&self, account: &str) -> Result<Vec<ProductSummary>, AccessError> {
         match (&self.service.upstream, self.service.catalogue) {
-            (Some(up), _) => up.products(self.subject(), account, || self.bearer(up), self.io).await,
-            (None, Some(c)) => c.products(account, self.principal.subject()),
+            (Some(up), _) => up.products(self.caller, account, || self.bearer(up), self.io).await,
+            (None, Some(c)) => c.products(account, self.caller),
             (None, None) => Err(AccessError::NoCatalogue),
         }
     }

@@ -19,8 +19,8 @@ pub mod seal;
 pub mod verify;
 
 use http::{Request, Response};
-use sha2::{Digest, Sha256};
 
+use crate::identity::Caller;
 use crate::platform::{HttpClient, Io};
 use crate::sts::error::StsError;
 use crate::sts::idp_keys::KeyCache;
@@ -61,7 +61,8 @@ pub struct Sts<'c> {
 struct Outcome {
     issuer: Option<String>,
     audience: Option<String>,
-    subject_hash: Option<String>,
+    /// [`Caller::pseudonym`] of the verified (issuer, subject).
+    caller: Option<String>,
 }
 
 impl<'c> Sts<'c> {
@@ -96,8 +97,8 @@ impl<'c> Sts<'c> {
             "request_id": request_id,
             "issuer": outcome.issuer,
             "audience": outcome.audience,
-            // The subject is personal data: only a pseudonym goes to the log.
-            "subject_sha256": outcome.subject_hash,
+            // The subject is personal data: only a pseudonym of (issuer, subject) goes to the log.
+            "caller": outcome.caller,
             "outcome": code,
             "reason": reason,
             "ms": io.clock.now_millis().saturating_sub(started),
@@ -125,7 +126,7 @@ impl<'c> Sts<'c> {
         if let Ok(jws) = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret()) {
             outcome.issuer = verify::claimed_issuer(&jws, &config.trust)
                 .ok()
-                .map(|i| i.as_str().to_owned());
+                .map(|i| i.issuer.as_str().to_owned());
         }
         let identity = verify::verify(
             params.web_identity_token.expose_secret(),
@@ -138,7 +139,7 @@ impl<'c> Sts<'c> {
         let identity = identity?;
         outcome.issuer = Some(identity.issuer.as_str().to_owned());
         outcome.audience = Some(identity.audience.as_str().to_owned());
-        outcome.subject_hash = Some(hex::encode(&Sha256::digest(identity.subject.as_str().as_bytes())[..8]));
+        outcome.caller = Some(Caller::new(identity.issuer.clone(), identity.subject.clone()).pseudonym());
 
         let now = io.clock.now_secs();
         let expires = now + u64::from(params.duration_secs);

@@ -13,11 +13,32 @@ use crate::sts::idp_keys::{IdpError, KeyCache};
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECS: u64 = 60;
 
-/// Whom the exchange trusts.
+/// Whom the exchange trusts: each issuer with the audiences (client ids) it may present.
 #[derive(Debug, Clone)]
 pub struct TrustPolicy {
-    pub issuers: Vec<Issuer>,
+    pub issuers: Vec<TrustedIssuer>,
+}
+
+/// One trusted issuer (`AUTH_ISSUER`) and its accepted audiences (`AUTH_AUDIENCE`).
+#[derive(Debug, Clone)]
+pub struct TrustedIssuer {
+    pub issuer: Issuer,
     pub audiences: Vec<Audience>,
+}
+
+impl TrustPolicy {
+    /// Every issuer, trusted for the same audiences (the comma-separated `AUTH_AUDIENCE`).
+    pub fn same_audiences(issuers: Vec<Issuer>, audiences: Vec<Audience>) -> Self {
+        Self {
+            issuers: issuers
+                .into_iter()
+                .map(|issuer| TrustedIssuer {
+                    issuer,
+                    audiences: audiences.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// An identity whose token passed every check.
@@ -62,7 +83,7 @@ fn numeric_date(v: &Option<Value>, name: &str) -> Result<Option<u64>, StsError> 
 }
 
 /// Which trusted issuer the (still unverified) token claims to come from.
-pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> Result<&'p Issuer, StsError> {
+pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> Result<&'p TrustedIssuer, StsError> {
     let claims: IssOnly = serde_json::from_slice(jws.unverified_payload())
         .map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
     let Some(Value::String(iss)) = claims.iss else {
@@ -72,7 +93,7 @@ pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> R
     policy
         .issuers
         .iter()
-        .find(|i| i.as_str() == iss)
+        .find(|i| i.issuer.as_str() == iss)
         .ok_or_else(|| StsError::invalid_token("token issuer is not trusted by this service"))
 }
 
@@ -85,9 +106,9 @@ pub async fn verify<H: HttpClient>(
     clock: &dyn Clock,
 ) -> Result<VerifiedIdentity, StsError> {
     let jws = UnverifiedJws::parse(token).map_err(jws_error)?;
-    let issuer = claimed_issuer(&jws, policy)?;
+    let trusted = claimed_issuer(&jws, policy)?;
     let key = keys
-        .key(issuer, jws.header.kid.as_deref(), http, clock)
+        .key(&trusted.issuer, jws.header.kid.as_deref(), http, clock)
         .await
         .map_err(|e| match e {
             IdpError::UnknownKid => StsError::invalid_token(e.to_string()),
@@ -99,10 +120,11 @@ pub async fn verify<H: HttpClient>(
     let payload = jws.verify(&key).map_err(jws_error)?;
     let claims: Claims =
         serde_json::from_slice(&payload).map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
-    check_claims(claims, issuer, policy, clock.now_secs())
+    check_claims(claims, trusted, clock.now_secs())
 }
 
-fn check_claims(c: Claims, issuer: &Issuer, policy: &TrustPolicy, now: u64) -> Result<VerifiedIdentity, StsError> {
+fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<VerifiedIdentity, StsError> {
+    let issuer = &trusted.issuer;
     // Step 2: iss, now from the verified payload.
     if c.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str()) {
         return Err(StsError::invalid_token("token issuer is not trusted by this service"));
@@ -134,7 +156,8 @@ fn check_claims(c: Claims, issuer: &Issuer, policy: &TrustPolicy, now: u64) -> R
             reason: "the subject \"anonymous\" is reserved".into(),
         });
     }
-    // Steps 3-5: aud holds an accepted client id; with several audiences, azp must be one.
+    // Steps 3-5: aud holds a client id accepted from this issuer; with several audiences,
+    // azp must be one.
     let auds: Vec<&str> = match &c.aud {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) if !a.is_empty() => a
@@ -146,7 +169,7 @@ fn check_claims(c: Claims, issuer: &Issuer, policy: &TrustPolicy, now: u64) -> R
             .collect::<Result<_, _>>()?,
         _ => return Err(StsError::invalid_token("token has no aud claim")),
     };
-    let accepted = |s: &str| policy.audiences.iter().find(|a| a.as_str() == s);
+    let accepted = |s: &str| trusted.audiences.iter().find(|a| a.as_str() == s);
     let azp = match &c.azp {
         None => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -191,13 +214,13 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn policy() -> TrustPolicy {
-        TrustPolicy {
-            issuers: vec![Issuer::parse_trusted("https://idp.example").unwrap()],
-            audiences: vec![
+        TrustPolicy::same_audiences(
+            vec![Issuer::parse_trusted("https://idp.example").unwrap()],
+            vec![
                 Audience::parse("client-a").unwrap(),
                 Audience::parse("client-b").unwrap(),
             ],
-        }
+        )
     }
 
     fn check(overrides: Value) -> Result<VerifiedIdentity, StsError> {
@@ -212,7 +235,7 @@ mod tests {
         }
         let c: Claims = serde_json::from_value(claims).unwrap();
         let p = policy();
-        check_claims(c, &p.issuers[0], &p, NOW)
+        check_claims(c, &p.issuers[0], NOW)
     }
 
     fn code(overrides: Value) -> &'static str {
@@ -263,5 +286,27 @@ mod tests {
             "IDPRejectedClaim"
         );
         assert_eq!(code(json!({"aud": "client-a", "azp": "client-b"})), "IDPRejectedClaim");
+    }
+
+    #[test]
+    fn an_issuer_may_present_only_its_own_audiences() {
+        let web = TrustedIssuer {
+            issuer: Issuer::parse_trusted("https://idp.example").unwrap(),
+            audiences: vec![Audience::parse("web").unwrap()],
+        };
+        let ci = TrustedIssuer {
+            issuer: Issuer::parse_trusted("https://ci.example").unwrap(),
+            audiences: vec![Audience::parse("sts.data.example").unwrap()],
+        };
+        let claims = |iss: &str, aud: &str| -> Claims {
+            serde_json::from_value(json!({"iss": iss, "sub": "alice", "aud": aud, "iat": NOW, "exp": NOW + 300}))
+                .unwrap()
+        };
+        assert!(check_claims(claims("https://idp.example", "web"), &web, NOW).is_ok());
+        assert!(check_claims(claims("https://ci.example", "sts.data.example"), &ci, NOW).is_ok());
+        let err = check_claims(claims("https://ci.example", "web"), &ci, NOW).unwrap_err();
+        assert_eq!(err.wire().0, "IDPRejectedClaim");
+        let err = check_claims(claims("https://idp.example", "sts.data.example"), &web, NOW).unwrap_err();
+        assert_eq!(err.wire().0, "IDPRejectedClaim");
     }
 }

@@ -1,12 +1,18 @@
 //! The embedded catalogue: products, their visibility, readers and backends, from the
 //! `CATALOGUE` var (JSON). It answers the same questions as the upstream API, per caller:
 //! a public product may be read and listed by everyone; a restricted one only by the
-//! subjects in its `readers`.
+//! callers in its `readers`.
+//!
+//! A caller is the pair (issuer, subject): a reader is `{"iss": "<issuer>", "sub": "<subject>"}`,
+//! or a bare subject string, which means that subject at the one trusted issuer and is a
+//! configuration error (naming the product) while `AUTH_ISSUER` trusts several. So trusting a
+//! second IdP never lets its `alice` read what the first IdP's `alice` may.
 //!
 //! ```json
 //! {"accounts": {"demo": {"products": {
 //!   "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
-//!   "restricted-data": {"visibility": "restricted", "readers": ["alice"],
+//!   "restricted-data": {"visibility": "restricted",
+//!                       "readers": ["alice", {"iss": "https://ci.example", "sub": "repo:x/y:ref:refs/heads/main"}],
 //!                       "backend": {"type": "r2", "prefix": "demo/restricted-data/"}}}}}}
 //! ```
 
@@ -14,15 +20,31 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::identity::{Caller, Issuer};
 use crate::upstream::{AccessError, BackendSpec, Permissions, ProductAccess, ProductSummary, Visibility};
+
+/// A reader as written in the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum ReaderSpec {
+    /// A subject of the one trusted issuer.
+    Subject(String),
+    Caller {
+        iss: String,
+        sub: String,
+    },
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProductEntry {
     visibility: Visibility,
     #[serde(default)]
-    readers: Vec<String>,
+    readers: Vec<ReaderSpec>,
     backend: BackendSpec,
+    /// `readers` with each bare subject given its issuer, filled in by [`Catalogue::parse`].
+    #[serde(skip)]
+    resolved: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,8 +61,32 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    pub fn parse(json: &str) -> Result<Self, String> {
-        serde_json::from_str(json).map_err(|e| format!("not a valid catalogue ({})", e.classify_name()))
+    /// Parses the catalogue; `issuers` are the trusted issuers (`AUTH_ISSUER`), which decide
+    /// what a bare-subject reader means.
+    pub fn parse(json: &str, issuers: &[Issuer]) -> Result<Self, String> {
+        let mut catalogue: Self =
+            serde_json::from_str(json).map_err(|e| format!("is not a valid catalogue ({})", e.classify_name()))?;
+        for (account, entry) in &mut catalogue.accounts {
+            for (product, e) in &mut entry.products {
+                e.resolved = e
+                    .readers
+                    .iter()
+                    .map(|r| match r {
+                        ReaderSpec::Caller { iss, sub } => Ok((iss.clone(), sub.clone())),
+                        ReaderSpec::Subject(sub) => match issuers {
+                            [only] => Ok((only.as_str().to_owned(), sub.clone())),
+                            // Nobody can sign in: the reader can match no one.
+                            [] => Ok((String::new(), sub.clone())),
+                            _ => Err(format!(
+                                "product {account}/{product} names a reader by subject alone, but AUTH_ISSUER trusts \
+                                 several issuers: write it as {{\"iss\": ..., \"sub\": ...}}"
+                            )),
+                        },
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+        }
+        Ok(catalogue)
     }
 
     fn entry(&self, account: &str, product: &str) -> Result<&ProductEntry, AccessError> {
@@ -48,20 +94,20 @@ impl Catalogue {
         account.products.get(product).ok_or(AccessError::NoSuchProduct)
     }
 
-    /// What `subject` (`None`: anonymous) may do with one product.
-    pub fn product(&self, account: &str, product: &str, subject: Option<&str>) -> Result<ProductAccess, AccessError> {
+    /// What `caller` (`None`: anonymous) may do with one product.
+    pub fn product(&self, account: &str, product: &str, caller: Option<&Caller>) -> Result<ProductAccess, AccessError> {
         let e = self.entry(account, product)?;
-        Ok(access(e, subject))
+        Ok(access(e, caller))
     }
 
-    /// Every product of an account, with what `subject` may do with each.
-    pub fn products(&self, account: &str, subject: Option<&str>) -> Result<Vec<ProductSummary>, AccessError> {
+    /// Every product of an account, with what `caller` may do with each.
+    pub fn products(&self, account: &str, caller: Option<&Caller>) -> Result<Vec<ProductSummary>, AccessError> {
         let account = self.accounts.get(account).ok_or(AccessError::NoSuchAccount)?;
         Ok(account
             .products
             .iter()
             .map(|(name, e)| {
-                let a = access(e, subject);
+                let a = access(e, caller);
                 ProductSummary {
                     name: name.clone(),
                     visibility: a.visibility,
@@ -72,10 +118,15 @@ impl Catalogue {
     }
 }
 
-fn access(e: &ProductEntry, subject: Option<&str>) -> ProductAccess {
+fn access(e: &ProductEntry, caller: Option<&Caller>) -> ProductAccess {
     let allowed = match e.visibility {
         Visibility::Public => true,
-        Visibility::Restricted => subject.is_some_and(|s| e.readers.iter().any(|r| r == s)),
+        // Both halves of the pair must match: a subject means nothing without its issuer.
+        Visibility::Restricted => caller.is_some_and(|c| {
+            e.resolved
+                .iter()
+                .any(|(iss, sub)| iss == c.issuer.as_str() && sub == c.subject.as_str())
+        }),
     };
     ProductAccess {
         visibility: e.visibility,
@@ -112,9 +163,26 @@ mod tests {
         "restricted-data": {"visibility": "restricted", "readers": ["alice"],
                             "backend": {"type": "r2", "prefix": "demo/restricted-data/"}}}}}}"#;
 
+    const IDP: &str = "https://idp.example";
+
+    fn issuers(list: &[&str]) -> Vec<Issuer> {
+        list.iter().map(|i| Issuer::parse_trusted(i).unwrap()).collect()
+    }
+
+    fn caller(iss: &str, sub: &str) -> Caller {
+        Caller::new(
+            Issuer::parse_trusted(iss).unwrap(),
+            crate::identity::Subject::parse(sub).unwrap(),
+        )
+    }
+
+    fn demo() -> Catalogue {
+        Catalogue::parse(DEMO, &issuers(&[IDP])).unwrap()
+    }
+
     #[test]
     fn public_products_are_open_to_everyone() {
-        let c = Catalogue::parse(DEMO).unwrap();
+        let c = demo();
         let a = c.product("demo", "public-data", None).unwrap();
         assert_eq!(a.permissions, Permissions { read: true, list: true });
         assert_eq!(
@@ -127,25 +195,50 @@ mod tests {
 
     #[test]
     fn restricted_products_are_open_to_their_readers_only() {
-        let c = Catalogue::parse(DEMO).unwrap();
-        assert!(!c.product("demo", "restricted-data", None).unwrap().permissions.read);
-        assert!(
-            !c.product("demo", "restricted-data", Some("bob"))
+        let c = demo();
+        let read = |who: Option<&Caller>| c.product("demo", "restricted-data", who).unwrap().permissions.read;
+        assert!(!read(None));
+        assert!(!read(Some(&caller(IDP, "bob"))));
+        assert!(read(Some(&caller(IDP, "alice"))));
+    }
+
+    #[test]
+    fn a_reader_is_an_issuer_and_subject_pair() {
+        const TWO: &str = r#"{"accounts": {"demo": {"products": {
+            "restricted-data": {"visibility": "restricted",
+                "readers": [{"iss": "https://idp.example", "sub": "alice"}],
+                "backend": {"type": "r2", "prefix": "demo/restricted-data/"}}}}}}"#;
+        let c = Catalogue::parse(TWO, &issuers(&[IDP, "https://ci.example"])).unwrap();
+        let read = |who: &Caller| {
+            c.product("demo", "restricted-data", Some(who))
                 .unwrap()
                 .permissions
                 .read
-        );
-        assert!(
-            c.product("demo", "restricted-data", Some("alice"))
-                .unwrap()
-                .permissions
-                .read
-        );
+        };
+        assert!(read(&caller(IDP, "alice")));
+        // The same subject at another trusted issuer is somebody else.
+        assert!(!read(&caller("https://ci.example", "alice")));
+        let listed = c
+            .products("demo", Some(&caller("https://ci.example", "alice")))
+            .unwrap();
+        assert!(!listed[0].permissions.list);
+    }
+
+    #[test]
+    fn a_bare_subject_reader_is_refused_while_several_issuers_are_trusted() {
+        let err = Catalogue::parse(DEMO, &issuers(&[IDP, "https://ci.example"])).unwrap_err();
+        assert!(err.contains("demo/restricted-data"), "{err}");
+        // One trusted issuer: the bare subject is that issuer's.
+        let c = demo();
+        let other = c.product("demo", "restricted-data", Some(&caller("https://ci.example", "alice")));
+        assert!(!other.unwrap().permissions.read);
+        // No issuer at all: nobody can sign in, and the reader matches no one.
+        assert!(Catalogue::parse(DEMO, &[]).is_ok());
     }
 
     #[test]
     fn unknown_accounts_and_products_are_told_apart() {
-        let c = Catalogue::parse(DEMO).unwrap();
+        let c = demo();
         assert_eq!(c.product("nope", "x", None), Err(AccessError::NoSuchAccount));
         assert_eq!(c.product("demo", "x", None), Err(AccessError::NoSuchProduct));
         assert_eq!(c.products("demo", None).unwrap().len(), 2);
@@ -153,9 +246,12 @@ mod tests {
 
     #[test]
     fn malformed_catalogues_are_refused_without_echoing_them() {
-        let err =
-            Catalogue::parse(r#"{"accounts": {"MARKER": {"products": {"p": {"visibility": "secret"}}}}}"#).unwrap_err();
+        let err = Catalogue::parse(
+            r#"{"accounts": {"MARKER": {"products": {"p": {"visibility": "secret"}}}}}"#,
+            &[],
+        )
+        .unwrap_err();
         assert!(!err.contains("MARKER"));
-        assert!(Catalogue::parse("nope").is_err());
+        assert!(Catalogue::parse("nope", &[]).is_err());
     }
 }

@@ -12,9 +12,10 @@ use http::{header, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::identity::{check_https_url, Audience, UrlError};
+use crate::identity::{check_https_url, Audience, Caller, UrlError};
 use crate::platform::{FetchError, HttpClient, Io};
 use crate::s3::sigv4::uri_encode;
+use crate::secret::MacKey;
 use crate::upstream::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
 
 /// The subject the upstream API is told about for unsigned requests. The STS never issues
@@ -129,7 +130,8 @@ enum Answer {
     Products(Vec<ProductSummary>),
 }
 
-/// Cache key: hex(SHA-256(subject)) and the encoded names, so answers never cross callers.
+/// Cache key: the caller's digest (issuer and subject together; `anonymous` for unsigned
+/// requests) and the encoded names, so answers never cross callers.
 type Key = (String, String, String);
 
 /// An answer as the shared cache holds it: the kinds that are cached, and when it expires.
@@ -190,10 +192,18 @@ pub struct UpstreamClient {
     /// Names this configuration (URL and audience) in shared-cache keys, so that answers of
     /// another upstream API are never taken for this one's.
     config_tag: String,
+    /// Authenticates what this deployment puts in the shared cache, which other Workers of
+    /// the zone (a preview deploy, say) can write to as well. None: the shared cache is not used.
+    shared_mac: Option<MacKey>,
 }
 
+/// Length of the MAC in front of each shared-cache entry.
+const MAC_LEN: usize = 32;
+
 impl UpstreamClient {
-    pub fn new(config: UpstreamConfig) -> Self {
+    /// `shared_mac` is the key that authenticates shared-cache entries (derived from a
+    /// secret of this deployment); without one, only the per-isolate cache is used.
+    pub fn new(config: UpstreamConfig, shared_mac: Option<MacKey>) -> Self {
         let mut tag = Sha256::new();
         tag.update(config.base.as_bytes());
         tag.update([0]);
@@ -202,7 +212,30 @@ impl UpstreamClient {
             config_tag: hex::encode(&tag.finalize()[..8]),
             config,
             cache: RefCell::new(HashMap::new()),
+            shared_mac,
         }
+    }
+
+    /// What the shared cache holds for `shared_key`: MAC(shared_key, JSON) followed by the
+    /// JSON. The key is under the MAC too, so an entry cannot be moved to another caller's key.
+    fn seal_shared(mac: &MacKey, shared_key: &str, json: &[u8]) -> Vec<u8> {
+        let mut out = mac.tag(&Self::mac_input(shared_key, json)).to_vec();
+        out.extend_from_slice(json);
+        out
+    }
+
+    /// The JSON of a shared entry whose MAC verifies; `None` for a forged or foreign one.
+    fn open_shared<'b>(mac: &MacKey, shared_key: &str, bytes: &'b [u8]) -> Option<&'b [u8]> {
+        let (tag, json) = bytes.split_at_checked(MAC_LEN)?;
+        mac.verify(&Self::mac_input(shared_key, json), tag).then_some(json)
+    }
+
+    fn mac_input(shared_key: &str, json: &[u8]) -> Vec<u8> {
+        let mut input = Vec::with_capacity(shared_key.len() + 1 + json.len());
+        input.extend_from_slice(shared_key.as_bytes());
+        input.push(0);
+        input.extend_from_slice(json);
+        input
     }
 
     /// The shared-cache key of `key`: URL-safe (the names are percent-encoded already).
@@ -210,8 +243,8 @@ impl UpstreamClient {
         format!("v1/{}/{}/{}/{}", self.config_tag, key.0, key.1, key.2)
     }
 
-    fn key(subject: &str, account: &str, product: Option<&str>) -> Key {
-        let who = hex::encode(Sha256::digest(subject.as_bytes()));
+    fn key(caller: Option<&Caller>, account: &str, product: Option<&str>) -> Key {
+        let who = caller.map_or_else(|| ANONYMOUS_SUBJECT.to_owned(), |c| hex::encode(c.digest()));
         (
             who,
             segment(account),
@@ -259,13 +292,23 @@ impl UpstreamClient {
             return answer;
         }
         let shared_key = self.shared_key(&key);
-        let stored = io.shared_cache.get(&shared_key).await;
-        if let Some(stored) = stored.and_then(|b| serde_json::from_slice::<Stored>(&b).ok()) {
-            // The shared cache's own expiry is a hint; this one is the rule.
-            if now < stored.exp && stored.exp <= now + TTL_SECS {
-                let answer = stored.answer.into_answer();
-                self.remember(key, &answer, now, stored.exp);
-                return answer;
+        if let Some(mac) = &self.shared_mac {
+            if let Some(bytes) = io.shared_cache.get(&shared_key).await {
+                match Self::open_shared(mac, &shared_key, &bytes) {
+                    None => io.log.log(&serde_json::json!({
+                        "level": "warn", "msg": "shared cache entry failed authentication; asking upstream",
+                    })),
+                    Some(json) => {
+                        if let Ok(stored) = serde_json::from_slice::<Stored>(json) {
+                            // The shared cache's own expiry is a hint; this one is the rule.
+                            if now < stored.exp && stored.exp <= now + TTL_SECS {
+                                let answer = stored.answer.into_answer();
+                                self.remember(key, &answer, now, stored.exp);
+                                return answer;
+                            }
+                        }
+                    }
+                }
             }
         }
         let token = bearer().await?;
@@ -278,23 +321,26 @@ impl UpstreamClient {
             let ttl = kept.ttl();
             let exp = now + ttl;
             self.remember(key, &answer, now, exp);
-            if let Ok(bytes) = serde_json::to_vec(&Stored { exp, answer: kept }) {
-                io.shared_cache.put(&shared_key, bytes, ttl).await;
+            if let (Some(mac), Ok(json)) = (&self.shared_mac, serde_json::to_vec(&Stored { exp, answer: kept })) {
+                io.shared_cache
+                    .put(&shared_key, Self::seal_shared(mac, &shared_key, &json), ttl)
+                    .await;
             }
         }
         answer
     }
 
-    /// What `subject` may do with one product. `bearer` mints the caller's JWT on demand.
+    /// What `caller` (`None`: anonymous) may do with one product. `bearer` mints the caller's
+    /// JWT on demand.
     pub async fn product<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
         &self,
-        subject: &str,
+        caller: Option<&Caller>,
         account: &str,
         product: &str,
         bearer: impl FnOnce() -> F,
         io: &Io<'_, H, R>,
     ) -> Result<ProductAccess, AccessError> {
-        let key = Self::key(subject, account, Some(product));
+        let key = Self::key(caller, account, Some(product));
         let request = |token: &str| product_request(&self.config, account, product, token);
         let parse = |r: &Response<Vec<u8>>| product_response(r).map(Answer::Product);
         match self.ask(key, request, parse, bearer, io).await? {
@@ -303,15 +349,15 @@ impl UpstreamClient {
         }
     }
 
-    /// The products of an account, with what `subject` may do with each.
+    /// The products of an account, with what `caller` may do with each.
     pub async fn products<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
         &self,
-        subject: &str,
+        caller: Option<&Caller>,
         account: &str,
         bearer: impl FnOnce() -> F,
         io: &Io<'_, H, R>,
     ) -> Result<Vec<ProductSummary>, AccessError> {
-        let key = Self::key(subject, account, None);
+        let key = Self::key(caller, account, None);
         let request = |token: &str| products_request(&self.config, account, token);
         let parse = |r: &Response<Vec<u8>>| products_response(r).map(Answer::Products);
         match self.ask(key, request, parse, bearer, io).await? {
@@ -392,16 +438,29 @@ mod tests {
         assert_eq!(list[0].name, "a");
     }
 
+    fn caller(iss: &str, sub: &str) -> Caller {
+        Caller::new(
+            crate::identity::Issuer::parse_trusted(iss).unwrap(),
+            crate::identity::Subject::parse(sub).unwrap(),
+        )
+    }
+
+    fn mac() -> Option<MacKey> {
+        Some(crate::secret::DerivedKeys::from_secret(b"test").key("upstream/shared-cache/v1"))
+    }
+
     #[test]
-    fn cache_keys_never_cross_subjects() {
+    fn cache_keys_never_cross_callers() {
+        let (alice, bob) = (caller(IDP, "alice"), caller(IDP, "bob"));
+        let alice_at_ci = caller("https://ci.example", "alice");
+        let key = UpstreamClient::key;
+        assert_ne!(key(Some(&alice), "a", Some("p")), key(Some(&bob), "a", Some("p")));
         assert_ne!(
-            UpstreamClient::key("alice", "a", Some("p")),
-            UpstreamClient::key("bob", "a", Some("p"))
+            key(Some(&alice), "a", Some("p")),
+            key(Some(&alice_at_ci), "a", Some("p"))
         );
-        assert_ne!(
-            UpstreamClient::key("alice", "a", Some("p")),
-            UpstreamClient::key("alice", "a", None)
-        );
+        assert_ne!(key(Some(&alice), "a", Some("p")), key(None, "a", Some("p")));
+        assert_ne!(key(Some(&alice), "a", Some("p")), key(Some(&alice), "a", None));
     }
 
     /// Answers by subject and counts the requests it is sent.
@@ -418,6 +477,8 @@ mod tests {
         }
     }
 
+    const IDP: &str = "https://idp.example";
+
     fn ask(
         client: &UpstreamClient,
         who: &str,
@@ -428,8 +489,19 @@ mod tests {
         let log = crate::platform::MemoryLog::default();
         let random = crate::platform::CountingRandom::default();
         let io = Io::new(clock, &random, http, &log).with_shared_cache(shared);
-        let bearer = || async { Ok::<_, AccessError>(who.to_owned()) };
-        futures_util::FutureExt::now_or_never(client.product(who, "demo", "data", bearer, &io))
+        ask_as(client, &caller(IDP, who), http, &io)
+    }
+
+    /// Asks as `who`; the test upstream grants a subject `alice` at any issuer.
+    fn ask_as(
+        client: &UpstreamClient,
+        who: &Caller,
+        http: &CountingUpstream,
+        io: &Io<'_, CountingUpstream>,
+    ) -> Result<ProductAccess, AccessError> {
+        let _ = http;
+        let bearer = || async { Ok::<_, AccessError>(who.subject.as_str().to_owned()) };
+        futures_util::FutureExt::now_or_never(client.product(Some(who), "demo", "data", bearer, io))
             .expect("no real I/O here")
     }
 
@@ -440,19 +512,23 @@ mod tests {
         let clock = crate::platform::FixedClock::at_secs(1_790_000_000);
         let shared = crate::platform::MemorySharedCache::new(&clock);
         let http = CountingUpstream(std::cell::Cell::new(0));
-        let (first, second) = (UpstreamClient::new(config()), UpstreamClient::new(config()));
+        let (first, second) = (
+            UpstreamClient::new(config(), mac()),
+            UpstreamClient::new(config(), mac()),
+        );
         assert!(ask(&first, "alice", &http, &clock, &shared).unwrap().permissions.read);
         assert!(ask(&second, "alice", &http, &clock, &shared).unwrap().permissions.read);
         assert_eq!(http.0.get(), 1, "the second isolate asked again");
         assert!(!ask(&second, "bob", &http, &clock, &shared).unwrap().permissions.read);
         assert_eq!(http.0.get(), 2, "bob was given alice's answer");
         clock.advance_secs(TTL_SECS);
-        let third = UpstreamClient::new(config());
+        let third = UpstreamClient::new(config(), mac());
         assert!(ask(&third, "alice", &http, &clock, &shared).unwrap().permissions.read);
         assert_eq!(http.0.get(), 3, "an expired answer was reused");
         // Another upstream API's answers are not this one's.
         let other = UpstreamClient::new(
             UpstreamConfig::new("https://other.example/v1", Audience::parse("api").unwrap()).unwrap(),
+            mac(),
         );
         ask(&other, "alice", &http, &clock, &shared).unwrap();
         assert_eq!(http.0.get(), 4);
@@ -463,16 +539,79 @@ mod tests {
         let clock = crate::platform::FixedClock::at_secs(1_790_000_000);
         let shared = crate::platform::MemorySharedCache::new(&clock);
         let http = CountingUpstream(std::cell::Cell::new(0));
-        let client = UpstreamClient::new(config());
-        let key = client.shared_key(&UpstreamClient::key("alice", "demo", Some("data")));
+        let client = UpstreamClient::new(config(), mac());
+        let key = client.shared_key(&UpstreamClient::key(Some(&caller(IDP, "alice")), "demo", Some("data")));
         let forged = serde_json::json!({"exp": 1_790_000_000u64 + 86_400, "answer": {"kind": "denied"}});
-        futures_util::FutureExt::now_or_never(crate::platform::SharedCache::put(
-            &shared,
-            &key,
-            serde_json::to_vec(&forged).unwrap(),
-            86_400,
-        ));
+        let json = serde_json::to_vec(&forged).unwrap();
+        let sealed = UpstreamClient::seal_shared(mac().as_ref().unwrap(), &key, &json);
+        futures_util::FutureExt::now_or_never(crate::platform::SharedCache::put(&shared, &key, sealed, 86_400));
         assert!(ask(&client, "alice", &http, &clock, &shared).unwrap().permissions.read);
         assert_eq!(http.0.get(), 1);
+    }
+
+    fn put_shared(shared: &crate::platform::MemorySharedCache<'_>, key: &str, bytes: Vec<u8>) {
+        futures_util::FutureExt::now_or_never(crate::platform::SharedCache::put(shared, key, bytes, TTL_SECS));
+    }
+
+    /// Another Worker of the zone can write the Cache API: an entry without this deployment's
+    /// MAC, with another key's MAC, or moved from another caller's key is a miss, logged.
+    #[test]
+    fn forged_or_moved_shared_entries_are_misses() {
+        let clock = crate::platform::FixedClock::at_secs(1_790_000_000);
+        let shared = crate::platform::MemorySharedCache::new(&clock);
+        let http = CountingUpstream(std::cell::Cell::new(0));
+        let log = crate::platform::MemoryLog::default();
+        let random = crate::platform::CountingRandom::default();
+        let io = Io::new(&clock, &random, &http, &log).with_shared_cache(&shared);
+        let client = UpstreamClient::new(config(), mac());
+        let mallory = caller(IDP, "mallory");
+        let key = client.shared_key(&UpstreamClient::key(Some(&mallory), "demo", Some("data")));
+        let grant = serde_json::to_vec(
+            &serde_json::json!({"exp": 1_790_000_010u64, "answer": {"kind": "product",
+            "access": {"visibility": "restricted", "permissions": {"read": true, "list": true},
+                       "backend": {"type": "r2", "prefix": "p/"}}}}),
+        )
+        .unwrap();
+        // 1. Plain JSON, as an unauthenticated writer would put it.
+        put_shared(&shared, &key, grant.clone());
+        assert!(!ask_as(&client, &mallory, &http, &io).unwrap().permissions.read);
+        assert_eq!(http.0.get(), 1);
+        // 2. MACed with another deployment's key.
+        let foreign = crate::secret::DerivedKeys::from_secret(b"preview").key("upstream/shared-cache/v1");
+        put_shared(&shared, &key, UpstreamClient::seal_shared(&foreign, &key, &grant));
+        let fresh = UpstreamClient::new(config(), mac());
+        assert!(!ask_as(&fresh, &mallory, &http, &io).unwrap().permissions.read);
+        assert_eq!(http.0.get(), 2);
+        // 3. A genuine entry of alice's, moved under mallory's key.
+        let alice_key = client.shared_key(&UpstreamClient::key(Some(&caller(IDP, "alice")), "demo", Some("data")));
+        put_shared(
+            &shared,
+            &key,
+            UpstreamClient::seal_shared(mac().as_ref().unwrap(), &alice_key, &grant),
+        );
+        let fresh = UpstreamClient::new(config(), mac());
+        assert!(!ask_as(&fresh, &mallory, &http, &io).unwrap().permissions.read);
+        assert_eq!(http.0.get(), 3);
+        let warnings = log
+            .0
+            .borrow()
+            .iter()
+            .filter(|l| l["msg"].as_str().unwrap_or("").contains("authentication"))
+            .count();
+        assert_eq!(warnings, 3);
+    }
+
+    #[test]
+    fn the_same_subject_at_another_issuer_is_asked_about_separately() {
+        let clock = crate::platform::FixedClock::at_secs(1_790_000_000);
+        let shared = crate::platform::MemorySharedCache::new(&clock);
+        let http = CountingUpstream(std::cell::Cell::new(0));
+        let log = crate::platform::MemoryLog::default();
+        let random = crate::platform::CountingRandom::default();
+        let io = Io::new(&clock, &random, &http, &log).with_shared_cache(&shared);
+        let client = UpstreamClient::new(config(), mac());
+        ask_as(&client, &caller(IDP, "alice"), &http, &io).unwrap();
+        ask_as(&client, &caller("https://ci.example", "alice"), &http, &io).unwrap();
+        assert_eq!(http.0.get(), 2, "one issuer's alice was given the other's answer");
     }
 }

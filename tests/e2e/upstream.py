@@ -17,7 +17,9 @@ Controls, all plain methods:
 
 - `set_product(account, product, answer, subject=None)`: the answer for one product, for one
   subject or (subject=None) for everyone without their own; `answer` is a dict (200 JSON) or
-  an int status (e.g. 404). Unknown products answer 404.
+  an int status (e.g. 404). Unknown products answer 404. A subject is a `sub` (any IdP's), or
+  an `(issuer, sub)` pair matched against the token's `sub_id` (RFC 9493 `iss_sub`), which
+  wins over a bare `sub`.
 - `set_account(account, answer, subject=None)`: the same for `/accounts/{account}/products`;
   a dict, a list of product entries (wrapped as {"products": [...]}), or an int status.
 - `fail(path, status=None, invalid_json=False, delay=0.0)`: a failure mode for one RAW path
@@ -147,11 +149,11 @@ class TestUpstream(LoopbackServer):
 
     # -- controls ----------------------------------------------------------------------
 
-    def set_product(self, account: str, product: str, answer: dict | int, subject: str | None = None) -> None:
+    def set_product(self, account: str, product: str, answer: dict | int, subject: Any = None) -> None:
         with self._lock:
             self.products.setdefault((account, product), {})[subject] = answer
 
-    def set_account(self, account: str, answer: dict | list | int, subject: str | None = None) -> None:
+    def set_account(self, account: str, answer: dict | list | int, subject: Any = None) -> None:
         if isinstance(answer, list):
             answer = {"products": answer}
         with self._lock:
@@ -217,17 +219,29 @@ class TestUpstream(LoopbackServer):
                 raise ValueError(f"sub {claims['sub']!r}")
             if not isinstance(claims["jti"], str) or len(claims["jti"]) < 16:
                 raise ValueError(f"jti {claims['jti']!r}")
+            sub_id = claims.get("sub_id")
+            if claims["sub"] == "anonymous":
+                if sub_id is not None:
+                    raise ValueError(f"sub_id {sub_id!r} on an anonymous token")
+            elif (not isinstance(sub_id, dict) or sub_id.get("format") != "iss_sub"
+                  or not isinstance(sub_id.get("iss"), str) or sub_id.get("sub") != claims["sub"]
+                  or set(sub_id) != {"format", "iss", "sub"}):
+                raise ValueError(f"sub_id {sub_id!r} is not the iss_sub of sub {claims['sub']!r}")
             seen.sub = claims["sub"]
             seen.ok = True
         except Exception as e:  # noqa: BLE001 - anything wrong is a verification failure
             seen.error = f"{type(e).__name__}: {e}"
         return seen
 
-    def _pick(self, answers: dict[str | None, Any] | None, sub: str) -> Any:
+    def _pick(self, answers: dict[Any, Any] | None, seen: Seen) -> Any:
         if not answers:
             return 404
-        if sub in answers:
-            return answers[sub]
+        sub_id = seen.claims.get("sub_id") or {}
+        pair = (sub_id.get("iss"), seen.sub)
+        if pair in answers:
+            return answers[pair]
+        if seen.sub in answers:
+            return answers[seen.sub]
         return answers.get(None, 404)
 
     def _answer(self, seen: Seen) -> tuple[int, Any]:
@@ -237,9 +251,9 @@ class TestUpstream(LoopbackServer):
         seg = seen.segments
         with self._lock:
             if len(seg) == 3 and seg[0] == "products":
-                answer = self._pick(self.products.get((unquote(seg[1]), unquote(seg[2]))), seen.sub)
+                answer = self._pick(self.products.get((unquote(seg[1]), unquote(seg[2]))), seen)
             elif len(seg) == 3 and seg[0] == "accounts" and seg[2] == "products":
-                answer = self._pick(self.accounts.get(unquote(seg[1])), seen.sub)
+                answer = self._pick(self.accounts.get(unquote(seg[1])), seen)
             else:
                 return 404, {"error": "no such route", "path": raw}
         if isinstance(answer, int):

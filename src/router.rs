@@ -100,6 +100,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         };
         let s3 = S3Service {
             catalogue: config.catalogue.as_ref().ok().and_then(Option::as_ref),
+            catalogue_misconfigured: config.catalogue.is_err(),
             upstream: config
                 .upstream
                 .as_ref()
@@ -304,6 +305,19 @@ mod tests {
             .map(|k| k["kid"].clone())
             .collect();
         assert_eq!(kids, vec!["key-2", "key-1"]);
+    }
+
+    #[test]
+    fn a_refused_catalogue_makes_the_s3_path_answer_503_not_404() {
+        let catalogue = r#"{"accounts": {"demo": {"products": {"p": {"visibility": "restricted",
+            "readers": ["alice"], "backend": {"type": "r2", "prefix": "demo/p/"}}}}}}"#;
+        let settings = crate::config::tests::sts_settings().with("CATALOGUE", catalogue);
+        let config = Config::from_settings(&settings);
+        let err = config.catalogue.as_ref().unwrap_err().to_string();
+        assert!(err.contains("demo/p"), "{err}");
+        let res = call(&config, request(Method::GET, "/demo/p/file.txt", &[]));
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(String::from_utf8_lossy(res.body().as_bytes()).contains("CATALOGUE"));
     }
 
     #[test]

@@ -25,6 +25,8 @@ use crate::web::{self, Body};
 /// The S3 read path as configured.
 pub struct S3Service<'c> {
     pub catalogue: Option<&'c Catalogue>,
+    /// `CATALOGUE` is set but refused: every look-up is a 503 naming the setting, not a 404.
+    pub catalogue_misconfigured: bool,
     /// When set, asked instead of the catalogue.
     pub upstream: Option<UpstreamClient>,
     pub session_keys: Option<&'c SessionKeys>,
@@ -608,6 +610,16 @@ struct Lookup<'a, H, R, S> {
 }
 
 impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
+    fn no_catalogue(&self) -> AccessError {
+        if self.service.catalogue_misconfigured {
+            AccessError::Unavailable {
+                reason: "the catalogue (CATALOGUE) is misconfigured; the worker's log says why".into(),
+            }
+        } else {
+            AccessError::NoCatalogue
+        }
+    }
+
     /// The caller's JWT for the upstream API: `sub` and, for a signed-in caller, `sub_id`
     /// naming its IdP; `anonymous` for unsigned requests.
     async fn bearer(&self, upstream: &UpstreamClient) -> Result<String, AccessError> {
@@ -636,7 +648,7 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
                     .await
             }
             (None, Some(c)) => c.product(account, product, self.caller),
-            (None, None) => Err(AccessError::NoCatalogue),
+            (None, None) => Err(self.no_catalogue()),
         }
     }
 
@@ -644,7 +656,7 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
         match (&self.service.upstream, self.service.catalogue) {
             (Some(up), _) => up.products(self.caller, account, || self.bearer(up), self.io).await,
             (None, Some(c)) => c.products(account, self.caller),
-            (None, None) => Err(AccessError::NoCatalogue),
+            (None, None) => Err(self.no_catalogue()),
         }
     }
 }

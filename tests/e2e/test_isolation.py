@@ -97,9 +97,9 @@ def test_each_issuer_presents_only_its_own_audiences(idps, catalogue_worker):
     w = catalogue_worker
     for token in (ci.mint({"sub": "alice", "aud": "web"}), web.mint({"sub": "alice", "aud": "sts.data.example"})):
         r = requests.post(w.url + "/.sts", timeout=10, data={
-            "Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleSessionName": "x",
+            "Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleSessionName": "iso",
             "RoleArn": "arn:aws:iam::000000000000:role/_default", "WebIdentityToken": token})
-        assert r.status_code == 400 and "<Code>IDPRejectedClaim</Code>" in r.text, r.text
+        assert r.status_code == 403 and "<Code>IDPRejectedClaim</Code>" in r.text, r.text
 
 
 def test_the_exchange_log_carries_a_pseudonym_of_issuer_and_subject(idps, catalogue_worker):

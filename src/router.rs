@@ -222,7 +222,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             Route::Service => return web::json(StatusCode::OK, self.service_info().to_json()),
             Route::Sts => return self.sts.handle(req, io).await,
             Route::TestCredentials => {
-                return testing::credentials(req, self.s3.session_keys, io.clock, io.random);
+                return testing::credentials(req, self.s3.session_keys, self.sts.first_issuer(), io.clock, io.random);
             }
             _ => {}
         }

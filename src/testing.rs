@@ -98,13 +98,14 @@ pub async fn mint<S: Signer + 'static>(
     }
 }
 
-/// `GET /.test/credentials?sub=<subject>&ttl=<1..3600>`: S3 credentials for `sub` that expire
+/// `GET /.test/credentials?sub=<subject>[&iss=<issuer>]&ttl=<1..3600>`: S3 credentials for `sub` (of `iss`, default the first trusted issuer) that expire
 /// after `ttl` seconds (default 60), sealed with the STS keys exactly as `/.sts` seals them.
 /// `/.sts` never issues credentials shorter than 900 s (AWS's minimum), so this is how the
 /// suite sees the S3 read path refuse credentials past their expiry without waiting 15 min.
 pub fn credentials(
     req: &Request<Vec<u8>>,
     keys: Option<&crate::sts::seal::SessionKeys>,
+    default_issuer: Option<&crate::identity::Issuer>,
     clock: &dyn Clock,
     random: &dyn Random,
 ) -> Response<Body> {
@@ -118,6 +119,14 @@ pub fn credentials(
     let Some(subject) = query_param(req, "sub").and_then(|s| Subject::parse(&s)) else {
         return bad_request("sub is required");
     };
+    // The caller is (issuer, subject): `iss=` names the issuer, else the first trusted one.
+    let issuer = match query_param(req, "iss") {
+        Some(i) => crate::identity::Issuer::parse_trusted(&i).ok(),
+        None => default_issuer.cloned(),
+    };
+    let Some(issuer) = issuer else {
+        return bad_request("iss must be an issuer URL (there is no trusted issuer to default to)");
+    };
     let ttl = match query_param(req, "ttl").map(|t| t.parse::<u64>()) {
         None => 60,
         Some(Ok(t)) if (1..=3600).contains(&t) => t,
@@ -126,7 +135,7 @@ pub fn credentials(
     let expires = clock.now_secs() + ttl;
     let claims = crate::sts::seal::SessionClaims {
         sub: subject.as_str().to_owned(),
-        iss: "test-credentials".to_owned(),
+        iss: issuer.as_str().to_owned(),
         aud: "test-credentials".to_owned(),
         role: "_default".to_owned(),
         akid: crate::sts::credentials::access_key_id(random),

@@ -77,6 +77,14 @@ impl<'c> Sts<'c> {
         matches!(self.state, StsState::On { .. })
     }
 
+    /// The first trusted issuer, when the STS is serving (for the insecure test routes).
+    pub fn first_issuer(&self) -> Option<&crate::identity::Issuer> {
+        match &self.state {
+            StsState::On { config, .. } => config.trust.issuers.first().map(|t| &t.issuer),
+            _ => None,
+        }
+    }
+
     pub fn is_misconfigured(&self) -> bool {
         matches!(self.state, StsState::Misconfigured(_))
     }

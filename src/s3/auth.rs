@@ -8,6 +8,7 @@
 
 use http::Request;
 
+use crate::policy::{self, Action, Decision};
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::sigv4::{self, SigV4Error};
 use crate::sts::seal::{OpenError, SessionClaims, SessionKeys};
@@ -27,6 +28,43 @@ impl Principal {
             Principal::Anonymous => None,
             Principal::Session(c) => Some(&c.sub),
         }
+    }
+
+    /// Whether the session policy (if any) allows `action` on `arn:aws:s3:::{account}[/{key}]`
+    /// with `s3:prefix` = `list_prefix`; `AccessDenied` if not. The caller's own rights are
+    /// checked as well, separately: the effective rights are both together.
+    pub fn allows(
+        &self,
+        action: Action,
+        account: &str,
+        key: Option<&str>,
+        list_prefix: Option<&str>,
+    ) -> Result<(), S3Error> {
+        let Principal::Session(SessionClaims { scope: Some(scope), .. }) = self else {
+            return Ok(());
+        };
+        let resource = match key {
+            Some(key) => format!("{account}/{key}"),
+            None => account.to_owned(),
+        };
+        let because = match scope.decide(&policy::Request {
+            action,
+            resource: &resource,
+            prefix: list_prefix,
+        }) {
+            Decision::Allow => return Ok(()),
+            Decision::ImplicitDeny => format!("no session policy allows the {} action", action.name()),
+            Decision::ExplicitDeny => "of an explicit deny in a session policy".to_owned(),
+        };
+        // S3's wording for a policy denial.
+        Err(S3Error::new(
+            S3Code::AccessDenied,
+            format!(
+                "not authorized to perform: {} on resource: \"arn:aws:s3:::{}\" because {because}",
+                action.name(),
+                crate::sts::request::printable(&resource)
+            ),
+        ))
     }
 }
 

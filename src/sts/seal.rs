@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::platform::Random;
+use crate::policy::SessionPolicy;
 use crate::secret::SecretBytes;
 
 pub const VERSION: u8 = 1;
@@ -39,9 +40,10 @@ pub struct SessionClaims {
     pub secret: String,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
-    /// The inline session policy given to the STS, if any.
+    /// The inline session policy given to the STS, if any, in its normalised form (see
+    /// `policy::SessionPolicy`; tokens sealed before that hold the document's text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<SessionPolicy>,
 }
 
 impl std::fmt::Debug for SessionClaims {

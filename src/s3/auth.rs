@@ -99,20 +99,25 @@ pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::platform::CountingRandom;
     use crate::s3::sigv4::{signature, signing_key, string_to_sign};
 
-    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    const NOW: u64 = 1_800_000_000;
+    pub(crate) const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    pub(crate) const NOW: u64 = 1_800_000_000;
     const AMZ_DATE: &str = "20270115T080000Z"; // NOW
 
-    fn keys() -> SessionKeys {
+    pub(crate) fn keys() -> SessionKeys {
         SessionKeys::new(KEY, None).unwrap()
     }
 
     fn session(exp: u64) -> (SessionClaims, String) {
+        session_with(exp, None)
+    }
+
+    /// Claims for alice, with a session policy, and their sealed token.
+    pub(crate) fn session_with(exp: u64, scope: Option<crate::policy::SessionPolicy>) -> (SessionClaims, String) {
         let claims = SessionClaims {
             sub: "alice".into(),
             iss: "https://idp.example".into(),
@@ -121,15 +126,20 @@ mod tests {
             akid: "ASIAEXAMPLEEXAMPLE00".into(),
             secret: "secretsecretsecretsecretsecretsecret0000".into(),
             exp,
-            scope: None,
+            scope,
         };
         let token = keys().seal(&claims, &CountingRandom::default());
         (claims, token)
     }
 
-    /// Signs a GET the way a client does, with our own canonicalisation.
-    fn signed_get(path: &str, akid: &str, secret: &str, token: &str) -> Request<Vec<u8>> {
-        let unsigned = Request::get(path)
+    /// Signs a GET of `uri` (a path and query) the way a client does, with our own
+    /// canonicalisation, at `NOW`.
+    pub(crate) fn signed_get(uri: &str, akid: &str, secret: &str, token: &str) -> Request<Vec<u8>> {
+        let (path, query) = match uri.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (uri, None),
+        };
+        let unsigned = Request::get(uri)
             .header("host", "127.0.0.1:8787")
             .header("x-amz-date", AMZ_DATE)
             .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
@@ -144,14 +154,14 @@ mod tests {
             )
             .body(Vec::new())
             .unwrap();
-        let parsed = sigv4::parse_auth(unsigned.method(), path, None, unsigned.headers())
+        let parsed = sigv4::parse_auth(unsigned.method(), path, query, unsigned.headers())
             .unwrap()
             .unwrap();
         let canonical = sigv4::canonical_request(
             &parsed,
             unsigned.method(),
             path,
-            None,
+            query,
             unsigned.headers(),
             "UNSIGNED-PAYLOAD",
         )

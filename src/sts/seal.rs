@@ -325,6 +325,29 @@ mod tests {
         assert!(!printed.contains("MARKER"), "{printed}");
     }
 
+    /// The session-token size the README states, without a policy and with a typical
+    /// prefix-limited one (read and list one product's `data/` folder).
+    #[test]
+    fn a_prefix_limited_policy_keeps_the_session_token_short() {
+        let k = keys(K1, None);
+        let plain = k.seal(&claims(), &CountingRandom::default());
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"ReadData","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo/public-data/data/*"},
+            {"Sid":"ListData","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo",
+             "Condition":{"StringLike":{"s3:prefix":["public-data/data/*"]}}}]}"#;
+        let mut scoped = claims();
+        scoped.scope = Some(SessionPolicy::parse(doc).unwrap());
+        let with = k.seal(&scoped, &CountingRandom::default());
+        println!(
+            "session token: {} characters, {} with the policy",
+            plain.len(),
+            with.len()
+        );
+        assert!(plain.len() <= 320, "{}", plain.len());
+        assert!(with.len() - plain.len() <= 150, "{}", with.len());
+        assert_eq!(k.open(&with, 1_000).unwrap().0, scoped);
+    }
+
     proptest::proptest! {
         #[test]
         fn opening_arbitrary_input_never_panics(s in "[A-Za-z0-9_-]{0,400}") {

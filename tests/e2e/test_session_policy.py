@@ -106,7 +106,7 @@ def test_boto3_unsupported_or_malformed_policy_is_malformed_policy_document(env)
                        aws_access_key_id="unused", aws_secret_access_key="unused")
     for policy in (UNSUPPORTED, "not json", '{"Version":"2012-10-17"}'):
         with pytest.raises(ClientError) as e:
-            sts.assume_role_with_web_identity(RoleArn=ROLE_ARN, RoleSessionName="p",
+            sts.assume_role_with_web_identity(RoleArn=ROLE_ARN, RoleSessionName="scoped",
                                               WebIdentityToken=idp.mint({"sub": "alice"}), Policy=policy)
         assert (code(e.value), status(e.value)) == ("MalformedPolicyDocument", 400), policy
         assert e.value.response["Error"]["Message"], policy

@@ -10,6 +10,7 @@ use http::Request;
 
 use crate::policy::{self, Action, Decision};
 use crate::s3::error::{S3Code, S3Error};
+use crate::s3::route::S3Request;
 use crate::s3::sigv4::{self, SigV4Error};
 use crate::sts::seal::{OpenError, SessionClaims, SessionKeys};
 
@@ -28,6 +29,27 @@ impl Principal {
             Principal::Anonymous => None,
             Principal::Session(c) => Some(&c.sub),
         }
+    }
+
+    /// Whether the session policy (if any) allows the request (IAM's action, resource and
+    /// `s3:prefix` for each operation, as AWS's S3 authorisation names them).
+    pub fn authorize(&self, op: &S3Request) -> Result<(), S3Error> {
+        let (action, account, key, prefix) = match op {
+            S3Request::GetObject(t) | S3Request::HeadObject(t) => (Action::GetObject, &t.account, Some(&t.key), None),
+            // HeadBucket needs s3:ListBucket; it has no s3:prefix.
+            S3Request::HeadBucket { account } => (Action::ListBucket, account, None, None),
+            S3Request::GetBucketLocation { account } => (Action::GetBucketLocation, account, None, None),
+            S3Request::ListObjectsV2 { account, params } => {
+                (Action::ListBucket, account, None, Some(&params.common.prefix))
+            }
+            S3Request::ListObjectsV1 { account, params } => {
+                (Action::ListBucket, account, None, Some(&params.common.prefix))
+            }
+            S3Request::Service | S3Request::Reserved | S3Request::Preflight => {
+                return Err(S3Error::new(S3Code::AccessDenied, "Access Denied"))
+            }
+        };
+        self.allows(action, account, key.map(String::as_str), prefix.map(String::as_str))
     }
 
     /// Whether the session policy (if any) allows `action` on `arn:aws:s3:::{account}[/{key}]`

@@ -209,24 +209,7 @@ impl<'c> S3Service<'c> {
         };
         // The session policy first (AWS evaluates it once per request, before the resource is
         // looked at); the caller's own rights are checked where the product is looked up.
-        let (action, account, key, list_prefix) = match &op {
-            S3Request::GetObject(t) | S3Request::HeadObject(t) => (Action::GetObject, &t.account, Some(&t.key), None),
-            S3Request::HeadBucket { account } => (Action::ListBucket, account, None, None),
-            S3Request::GetBucketLocation { account } => (Action::GetBucketLocation, account, None, None),
-            S3Request::ListObjectsV2 { account, params } => {
-                (Action::ListBucket, account, None, Some(&params.common.prefix))
-            }
-            S3Request::ListObjectsV1 { account, params } => {
-                (Action::ListBucket, account, None, Some(&params.common.prefix))
-            }
-            S3Request::Service | S3Request::Reserved | S3Request::Preflight => return Err(denied()),
-        };
-        principal.allows(
-            action,
-            account,
-            key.map(String::as_str),
-            list_prefix.map(String::as_str),
-        )?;
+        principal.authorize(&op)?;
         match op {
             S3Request::GetObject(t) => self.object(&t, req, catalogue, io, false).await,
             S3Request::HeadObject(t) => self.object(&t, req, catalogue, io, true).await,
@@ -386,12 +369,12 @@ impl<'c> S3Service<'c> {
             let mut products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
             // Past the request's own s3:prefix check, a product shows (and is paged) only if
             // the session policy would let its own listing, `{product}/`, through too.
+            let principal = catalogue.principal;
             products.retain(|p| {
                 let prefix = product_key(&p.name);
-                (catalogue
-                    .principal
-                    .allows(Action::ListBucket, account, None, Some(&prefix)))
-                .is_ok()
+                principal
+                    .allows(Action::ListBucket, account, None, Some(&prefix))
+                    .is_ok()
             });
             return match params.delimiter.as_deref() {
                 // The account level: its products, as common prefixes.

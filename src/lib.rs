@@ -14,6 +14,7 @@
 //! | [`identity`] | checked issuer, audience and subject strings |
 //! | [`secret`] | redacting containers for secrets |
 //! | [`platform`] | clock and randomness, passed in |
+//! | [`policy`] | session policies: parsed at `/.sts`, sealed compactly, enforced on the S3 path |
 //! | [`web`] | shared HTTP plumbing |
 //! | [`time`] | UTC calendar formatting |
 
@@ -23,6 +24,7 @@ pub mod config;
 pub mod identity;
 pub mod oidc;
 pub mod platform;
+pub mod policy;
 pub mod router;
 pub mod s3;
 pub mod secret;

@@ -9,7 +9,9 @@
 use http::Request;
 
 use crate::identity::{Caller, Issuer, Subject};
+use crate::policy::{self, Action, Decision};
 use crate::s3::error::{S3Code, S3Error};
+use crate::s3::route::S3Request;
 use crate::s3::sigv4::{self, SigV4Error};
 use crate::sts::seal::{OpenError, SessionClaims, SessionKeys};
 
@@ -36,6 +38,64 @@ impl Principal {
             Principal::Anonymous => None,
             Principal::Session(c) => session_caller(c),
         }
+    }
+
+    /// Whether the session policy (if any) allows the request (IAM's action, resource and
+    /// `s3:prefix` for each operation, as AWS's S3 authorisation names them).
+    pub fn authorize(&self, op: &S3Request) -> Result<(), S3Error> {
+        let (action, account, key, prefix) = match op {
+            S3Request::GetObject(t) | S3Request::HeadObject(t) => (Action::GetObject, &t.account, Some(&t.key), None),
+            // HeadBucket needs s3:ListBucket; it has no s3:prefix.
+            S3Request::HeadBucket { account } => (Action::ListBucket, account, None, None),
+            S3Request::GetBucketLocation { account } => (Action::GetBucketLocation, account, None, None),
+            S3Request::ListObjectsV2 { account, params } => {
+                (Action::ListBucket, account, None, Some(&params.common.prefix))
+            }
+            S3Request::ListObjectsV1 { account, params } => {
+                (Action::ListBucket, account, None, Some(&params.common.prefix))
+            }
+            S3Request::Service | S3Request::Reserved | S3Request::Preflight => {
+                return Err(S3Error::new(S3Code::AccessDenied, "Access Denied"))
+            }
+        };
+        self.allows(action, account, key.map(String::as_str), prefix.map(String::as_str))
+    }
+
+    /// Whether the session policy (if any) allows `action` on `arn:aws:s3:::{account}[/{key}]`
+    /// with `s3:prefix` = `list_prefix`; `AccessDenied` if not. The caller's own rights are
+    /// checked as well, separately: the effective rights are both together.
+    pub fn allows(
+        &self,
+        action: Action,
+        account: &str,
+        key: Option<&str>,
+        list_prefix: Option<&str>,
+    ) -> Result<(), S3Error> {
+        let Principal::Session(SessionClaims { scope: Some(scope), .. }) = self else {
+            return Ok(());
+        };
+        let resource = match key {
+            Some(key) => format!("{account}/{key}"),
+            None => account.to_owned(),
+        };
+        let because = match scope.decide(&policy::Request {
+            action,
+            resource: &resource,
+            prefix: list_prefix,
+        }) {
+            Decision::Allow => return Ok(()),
+            Decision::ImplicitDeny => format!("no session policy allows the {} action", action.name()),
+            Decision::ExplicitDeny => "of an explicit deny in a session policy".to_owned(),
+        };
+        // S3's wording for a policy denial.
+        Err(S3Error::new(
+            S3Code::AccessDenied,
+            format!(
+                "not authorized to perform: {} on resource: \"arn:aws:s3:::{}\" because {because}",
+                action.name(),
+                crate::sts::request::printable(&resource)
+            ),
+        ))
     }
 }
 
@@ -85,20 +145,25 @@ pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::platform::CountingRandom;
     use crate::s3::sigv4::{signature, signing_key, string_to_sign};
 
-    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    const NOW: u64 = 1_800_000_000;
+    pub(crate) const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    pub(crate) const NOW: u64 = 1_800_000_000;
     const AMZ_DATE: &str = "20270115T080000Z"; // NOW
 
-    fn keys() -> SessionKeys {
+    pub(crate) fn keys() -> SessionKeys {
         SessionKeys::new(KEY, None).unwrap()
     }
 
     fn session(exp: u64) -> (SessionClaims, String) {
+        session_with(exp, None)
+    }
+
+    /// Claims for alice, with a session policy, and their sealed token.
+    pub(crate) fn session_with(exp: u64, scope: Option<crate::policy::SessionPolicy>) -> (SessionClaims, String) {
         let claims = SessionClaims {
             sub: "alice".into(),
             iss: "https://idp.example".into(),
@@ -107,15 +172,20 @@ mod tests {
             akid: "ASIAEXAMPLEEXAMPLE00".into(),
             secret: "secretsecretsecretsecretsecretsecret0000".into(),
             exp,
-            scope: None,
+            scope,
         };
         let token = keys().seal(&claims, &CountingRandom::default());
         (claims, token)
     }
 
-    /// Signs a GET the way a client does, with our own canonicalisation.
-    fn signed_get(path: &str, akid: &str, secret: &str, token: &str) -> Request<Vec<u8>> {
-        let unsigned = Request::get(path)
+    /// Signs a GET of `uri` (a path and query) the way a client does, with our own
+    /// canonicalisation, at `NOW`.
+    pub(crate) fn signed_get(uri: &str, akid: &str, secret: &str, token: &str) -> Request<Vec<u8>> {
+        let (path, query) = match uri.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (uri, None),
+        };
+        let unsigned = Request::get(uri)
             .header("host", "127.0.0.1:8787")
             .header("x-amz-date", AMZ_DATE)
             .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
@@ -130,14 +200,14 @@ mod tests {
             )
             .body(Vec::new())
             .unwrap();
-        let parsed = sigv4::parse_auth(unsigned.method(), path, None, unsigned.headers())
+        let parsed = sigv4::parse_auth(unsigned.method(), path, query, unsigned.headers())
             .unwrap()
             .unwrap();
         let canonical = sigv4::canonical_request(
             &parsed,
             unsigned.method(),
             path,
-            None,
+            query,
             unsigned.headers(),
             "UNSIGNED-PAYLOAD",
         )

@@ -7,7 +7,8 @@ use crate::identity::{Caller, Subject};
 use crate::oidc::mint::JwtSigner;
 use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
-use crate::s3::auth;
+use crate::policy::Action;
+use crate::s3::auth::{self, Principal};
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::list::{self, ListEntry};
 use crate::s3::object::{self, Conditional, ObjectMeta};
@@ -205,10 +206,14 @@ impl<'c> S3Service<'c> {
         let caller = principal.caller();
         let catalogue = &Lookup {
             service: self,
+            principal: &principal,
             caller: caller.as_ref(),
             io,
             signer,
         };
+        // The session policy first (AWS evaluates it once per request, before the resource is
+        // looked at); the caller's own rights are checked where the product is looked up.
+        principal.authorize(&op)?;
         match op {
             S3Request::GetObject(t) => self.object(&t, req, catalogue, io, false).await,
             S3Request::HeadObject(t) => self.object(&t, req, catalogue, io, true).await,
@@ -365,7 +370,16 @@ impl<'c> S3Service<'c> {
         io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
         let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
-            let products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
+            let mut products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
+            // Past the request's own s3:prefix check, a product shows (and is paged) only if
+            // the session policy would let its own listing, `{product}/`, through too.
+            let principal = catalogue.principal;
+            products.retain(|p| {
+                let prefix = product_key(&p.name);
+                principal
+                    .allows(Action::ListBucket, account, None, Some(&prefix))
+                    .is_ok()
+            });
             return match params.delimiter.as_deref() {
                 // The account level: its products, as common prefixes.
                 Some("/") => Ok(Page {
@@ -603,6 +617,7 @@ fn decode_account_token(token: &str) -> Result<AccountToken, S3Error> {
 /// Product look-ups for one request: the upstream API when configured, else the catalogue.
 struct Lookup<'a, H, R, S> {
     service: &'a S3Service<'a>,
+    principal: &'a Principal,
     /// Who asks, (issuer, subject); `None`: anonymous.
     caller: Option<&'a Caller>,
     io: &'a Io<'a, H, R>,
@@ -681,4 +696,100 @@ fn with_cache_control(mut r: Response<Body>, access: &ProductAccess) -> Response
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     r
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use crate::oidc::signer::RsaSigner;
+    use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
+    use crate::policy::SessionPolicy;
+    use crate::s3::auth::tests::{keys, session_with, signed_get, NOW};
+    use futures_util::FutureExt;
+
+    const CATALOGUE: &str = r#"{"accounts": {"demo": {"products": {
+        "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
+        "restricted-data": {"visibility": "restricted", "readers": ["alice"],
+                            "backend": {"type": "r2", "prefix": "demo/restricted-data/"}}}}}}"#;
+
+    /// Reads and listings of public-data only.
+    const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo/public-data/*"},
+        {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo",
+         "Condition":{"StringLike":{"s3:prefix":["","public-data/*"]}}}]}"#;
+
+    /// Alice (a reader of restricted-data) with `policy`: the status and body of GET `uri`.
+    fn get(policy: Option<&str>, uri: &str) -> (StatusCode, String) {
+        let idp = crate::identity::Issuer::parse_trusted("https://idp.example").unwrap();
+        let catalogue = Catalogue::parse(CATALOGUE, &[idp]).unwrap();
+        let keys = keys();
+        let service = S3Service {
+            catalogue: Some(&catalogue),
+            catalogue_misconfigured: false,
+            upstream: None,
+            session_keys: Some(&keys),
+        };
+        let (claims, token) = session_with(NOW + 600, policy.map(|p| SessionPolicy::parse(p).unwrap()));
+        let req = signed_get(uri, &claims.akid, &claims.secret, &token);
+        let (clock, random, log) = (
+            FixedClock::at_secs(NOW),
+            CountingRandom::default(),
+            MemoryLog::default(),
+        );
+        let io = Io::new(&clock, &random, &NoHttp, &log);
+        let Dispatch::Answered(res) = service
+            .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
+            .now_or_never()
+            .unwrap()
+        else {
+            panic!("not S3");
+        };
+        (
+            res.status(),
+            String::from_utf8_lossy(res.body().as_bytes()).into_owned(),
+        )
+    }
+
+    #[test]
+    fn the_session_policy_narrows_what_the_catalogue_allows() {
+        // Without a policy alice reaches the (unconfigured) store for both products: 503.
+        for uri in ["/demo/public-data/a.txt", "/demo/restricted-data/a.txt"] {
+            assert_eq!(get(None, uri).0, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        }
+        assert_eq!(
+            get(Some(POLICY), "/demo/public-data/a.txt").0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        for uri in [
+            "/demo/restricted-data/a.txt",
+            "/demo?list-type=2&prefix=restricted-data/",
+            "/demo?prefix=restricted-data/",
+            "/demo?location",
+        ] {
+            let (status, body) = get(Some(POLICY), uri);
+            assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
+            assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+        }
+    }
+
+    #[test]
+    fn an_account_listing_shows_only_the_products_the_policy_lets_be_listed() {
+        let (status, body) = get(None, "/demo?list-type=2&delimiter=/");
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("<Prefix>restricted-data/</Prefix>"), "{body}");
+        let (status, body) = get(Some(POLICY), "/demo?list-type=2&delimiter=/");
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("<Prefix>public-data/</Prefix>"), "{body}");
+        assert!(!body.contains("restricted-data"), "{body}");
+        // An explicit deny of one product's listing hides it from an otherwise open policy.
+        let deny = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"s3:*","Resource":"*"},
+            {"Effect":"Deny","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo",
+             "Condition":{"StringLike":{"s3:prefix":"restricted-data/*"}}}]}"#;
+        let (_, body) = get(Some(deny), "/demo?delimiter=/");
+        assert!(
+            body.contains("<Prefix>public-data/</Prefix>") && !body.contains("restricted-data"),
+            "{body}"
+        );
+    }
 }

@@ -13,6 +13,8 @@ pub enum StsError {
     Validation { reason: String },
     #[error("{reason}")]
     AccessDenied { reason: String },
+    #[error("the session policy is not accepted: {reason}")]
+    MalformedPolicy { reason: String },
     #[error("{reason}")]
     InvalidIdentityToken { reason: String },
     #[error("token is expired")]
@@ -45,6 +47,7 @@ impl StsError {
             Self::InvalidAction { .. } => ("InvalidAction", StatusCode::BAD_REQUEST),
             Self::Validation { .. } => ("ValidationError", StatusCode::BAD_REQUEST),
             Self::AccessDenied { .. } => ("AccessDenied", StatusCode::FORBIDDEN),
+            Self::MalformedPolicy { .. } => ("MalformedPolicyDocument", StatusCode::BAD_REQUEST),
             Self::InvalidIdentityToken { .. } => ("InvalidIdentityToken", StatusCode::BAD_REQUEST),
             Self::ExpiredToken => ("ExpiredTokenException", StatusCode::BAD_REQUEST),
             Self::IdpRejectedClaim { .. } => ("IDPRejectedClaim", StatusCode::FORBIDDEN),

@@ -250,12 +250,18 @@ mod tests {
     }
 
     fn form(token: &str) -> Request<Vec<u8>> {
+        form_with(token, &[])
+    }
+
+    /// The exchange form with `extra` parameters.
+    fn form_with(token: &str, extra: &[(&str, &str)]) -> Request<Vec<u8>> {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("Action", "AssumeRoleWithWebIdentity")
             .append_pair("Version", "2011-06-15")
             .append_pair("RoleArn", "arn:aws:iam::000000000000:role/_default")
             .append_pair("RoleSessionName", "test")
             .append_pair("WebIdentityToken", token)
+            .extend_pairs(extra)
             .finish();
         Request::post("/.sts")
             .header("content-type", "application/x-www-form-urlencoded")
@@ -333,6 +339,43 @@ mod tests {
             !line.to_string().contains("alice"),
             "subject must not be logged in clear"
         );
+    }
+
+    #[test]
+    fn a_session_policy_is_sealed_normalised_and_a_malformed_one_is_malformed_policy_document() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(300));
+        let doc = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject",
+                      "Resource": "arn:aws:s3:::demo/p/*"}}"#;
+        let io = Io::new(&h.clock, &h.random, &idp, &h.log);
+        let good = token(&test_key(), good_claims(NOW));
+        let res = sts
+            .handle(&form_with(&good, &[("Policy", doc)]), &io)
+            .now_or_never()
+            .unwrap();
+        let body = String::from_utf8(res.body().as_bytes().to_vec()).unwrap();
+        let session = body
+            .split("<SessionToken>")
+            .nth(1)
+            .unwrap()
+            .split("</SessionToken>")
+            .next()
+            .unwrap();
+        let keys = h.config.session_keys.as_ref().unwrap().as_ref().unwrap();
+        let (claims, _) = keys.open(session, NOW).unwrap();
+        assert_eq!(claims.scope, Some(crate::policy::SessionPolicy::parse(doc).unwrap()));
+        let bad = doc.replace("\"Action\"", "\"NotAction\"");
+        let res = sts
+            .handle(&form_with(&good, &[("Policy", &bad)]), &io)
+            .now_or_never()
+            .unwrap();
+        let body = String::from_utf8(res.body().as_bytes().to_vec()).unwrap();
+        assert_eq!(
+            (res.status().as_u16(), code_of(&body)),
+            (400, "MalformedPolicyDocument"),
+            "{body}"
+        );
+        assert!(body.contains("NotAction is not supported"), "{body}");
     }
 
     #[test]

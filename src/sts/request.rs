@@ -2,6 +2,7 @@
 
 use http::{header, Method, Request};
 
+use crate::policy::SessionPolicy;
 use crate::secret::SecretString;
 use crate::sts::error::StsError;
 
@@ -39,8 +40,8 @@ pub struct AssumeRoleRequest {
     pub session_name: String,
     pub web_identity_token: SecretString,
     pub duration_secs: u32,
-    /// The inline session policy, compact JSON, carried in the session as its scope.
-    pub policy: Option<String>,
+    /// The inline session policy, parsed and normalised; sealed in the session as its scope.
+    pub policy: Option<SessionPolicy>,
 }
 
 /// Request parameters: the form body of a POST, then the query string.
@@ -130,17 +131,16 @@ pub fn parse(req: &Request<Vec<u8>>, max_duration_secs: u32) -> Result<AssumeRol
             }
         },
     };
+    // Policy: "The plaintext ... can't exceed 2,048 characters"; a document IAM would refuse,
+    // or one this proxy cannot evaluate faithfully, is MalformedPolicyDocument.
     let policy = match get("Policy").filter(|p| !p.is_empty()) {
         None => None,
-        Some(p) if p.len() > MAX_POLICY_LEN => {
+        Some(p) if p.chars().count() > MAX_POLICY_LEN => {
             return Err(StsError::validation(format!(
                 "Policy must be at most {MAX_POLICY_LEN} characters"
             )))
         }
-        Some(p) => match serde_json::from_str::<serde_json::Value>(p) {
-            Ok(v) if v.is_object() => Some(v.to_string()),
-            _ => return Err(StsError::validation("Policy must be a JSON policy document")),
-        },
+        Some(p) => Some(SessionPolicy::parse(p).map_err(|e| StsError::MalformedPolicy { reason: e.to_string() })?),
     };
     // ProviderId is for OAuth 2.0 access tokens of two social providers; AWS says not to
     // send it with OpenID Connect ID tokens. Validated for length as AWS does, then ignored.
@@ -165,7 +165,7 @@ pub fn parse(req: &Request<Vec<u8>>, max_duration_secs: u32) -> Result<AssumeRol
 }
 
 /// An attacker-chosen value made short and printable for a message.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     let mut out: String = s.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
     if s.len() > out.len() {
         out.push('…');
@@ -259,13 +259,42 @@ mod tests {
         assert_eq!(parse(&post(GOOD), 1800).unwrap().duration_secs, 1800);
         let long = "a".repeat(MAX_TOKEN_LEN + 1);
         assert_eq!(code(&GOOD.replace("aaaa.bbbb.cccc", &long)), "ValidationError");
-        assert_eq!(code(&format!("{GOOD}&Policy=notjson")), "ValidationError");
-        let ok = parse(
-            &post(&format!("{GOOD}&Policy=%7B%22Version%22%3A%222012-10-17%22%7D")),
-            3600,
-        )
-        .unwrap();
-        assert_eq!(ok.policy.as_deref(), Some(r#"{"Version":"2012-10-17"}"#));
+    }
+
+    fn with_policy(policy: &str) -> String {
+        let encoded: String = form_urlencoded::byte_serialize(policy.as_bytes()).collect();
+        format!("{GOOD}&Policy={encoded}")
+    }
+
+    #[test]
+    fn a_malformed_or_unsupported_policy_is_malformed_policy_document() {
+        for bad in [
+            "notjson",
+            r#"{"Version":"2012-10-17"}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3:PutObject","Resource":"*"}}"#,
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#,
+        ] {
+            let err = parse(&post(&with_policy(bad)), 3600).unwrap_err();
+            assert_eq!(
+                err.wire(),
+                ("MalformedPolicyDocument", http::StatusCode::BAD_REQUEST),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_policy_is_parsed_and_its_length_bounded_in_characters() {
+        let doc = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo/p/*"}}"#;
+        let ok = parse(&post(&with_policy(doc)), 3600).unwrap();
+        assert_eq!(ok.policy, Some(SessionPolicy::parse(doc).unwrap()));
+        // 2,048 characters (not bytes) is the bound: a padded Sid of two-byte characters fits.
+        let padded = |n: usize| doc.replacen('{', &format!(r#"{{"Id":"{}","#, "é".repeat(n)), 1);
+        let fits = padded(MAX_POLICY_LEN - doc.chars().count() - 8);
+        assert_eq!(fits.chars().count(), MAX_POLICY_LEN);
+        assert!(parse(&post(&with_policy(&fits)), 3600).is_ok());
+        let over = padded(MAX_POLICY_LEN - doc.chars().count() - 7);
+        assert_eq!(code(&with_policy(&over)), "ValidationError");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::platform::Random;
+use crate::policy::SessionPolicy;
 use crate::secret::SecretBytes;
 
 pub const VERSION: u8 = 1;
@@ -39,9 +40,10 @@ pub struct SessionClaims {
     pub secret: String,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
-    /// The inline session policy given to the STS, if any.
+    /// The inline session policy given to the STS, if any, in its normalised form (see
+    /// `policy::SessionPolicy`; tokens sealed before that hold the document's text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<SessionPolicy>,
 }
 
 impl std::fmt::Debug for SessionClaims {
@@ -321,6 +323,29 @@ mod tests {
     fn debug_never_shows_the_secret() {
         let printed = format!("{:?} {:?}", claims(), keys(K1, None));
         assert!(!printed.contains("MARKER"), "{printed}");
+    }
+
+    /// The session-token size the README states, without a policy and with a typical
+    /// prefix-limited one (read and list one product's `data/` folder).
+    #[test]
+    fn a_prefix_limited_policy_keeps_the_session_token_short() {
+        let k = keys(K1, None);
+        let plain = k.seal(&claims(), &CountingRandom::default());
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"ReadData","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo/public-data/data/*"},
+            {"Sid":"ListData","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo",
+             "Condition":{"StringLike":{"s3:prefix":["public-data/data/*"]}}}]}"#;
+        let mut scoped = claims();
+        scoped.scope = Some(SessionPolicy::parse(doc).unwrap());
+        let with = k.seal(&scoped, &CountingRandom::default());
+        println!(
+            "session token: {} characters, {} with the policy",
+            plain.len(),
+            with.len()
+        );
+        assert!(plain.len() <= 320, "{}", plain.len());
+        assert!(with.len() - plain.len() <= 150, "{}", with.len());
+        assert_eq!(k.open(&with, 1_000).unwrap().0, scoped);
     }
 
     proptest::proptest! {

@@ -4,10 +4,8 @@ CLI, against the local R2 bucket and the embedded catalogue."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,10 +15,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from idp import TestIdP
-from keys import new_key, session_key_b64
-from s3clients import code, credentials, s3_for, status
-from workerd import Worker, free_port
+from s3clients import AWS_CLI, catalogue_env, cli_env, code, credentials, s3_for, status
 
 CATALOGUE = {"accounts": {"demo": {"products": {
     "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
@@ -37,35 +32,11 @@ PAGES = [f"pages/p{i}.txt" for i in range(5)]
 
 @pytest.fixture(scope="module")
 def env():
-    idp = TestIdP(name="s3-idp").start()
-    port = free_port()
-    key = new_key("s3-e2e")
-    w = Worker(
-        port=port,
-        vars={
-            "OIDC_PROVIDER_ISSUER": f"http://127.0.0.1:{port}",
-            "OIDC_PROVIDER_KID": key.kid,
-            "INSECURE_TEST_ROUTES": "1",  # for seeding the local bucket only
-            "AUTH_ISSUER": idp.issuer,
-            "AUTH_AUDIENCE": idp.audience,
-            "CATALOGUE": json.dumps(CATALOGUE),
-        },
-        secrets={"OIDC_PROVIDER_KEY": key.pem, "SESSION_TOKEN_KEY": session_key_b64()},
-        extra_toml='[[r2_buckets]]\nbinding = "DATA"\nbucket_name = "e2e-data"\n',
-    )
-    try:
-        w.start()
-        seed = {"demo/public-data/hello.txt": HELLO, "demo/restricted-data/secret.txt": b"top secret"}
-        seed.update({f"demo/public-data/{k}": k.encode() for k in ODD_KEYS + PAGES})
-        seed["demo/extra/x.txt"] = b"extra"
-        for k, body in seed.items():
-            quoted = requests.utils.quote(k, safe="/")
-            r = requests.put(f"{w.url}/.test/r2/{quoted}", data=body, headers={"content-type": "text/plain"}, timeout=10)
-            assert r.status_code == 204, (k, r.status_code, r.text)
-        yield w, idp
-    finally:
-        w.stop()
-        idp.stop()
+    objects = {"demo/public-data/hello.txt": HELLO, "demo/restricted-data/secret.txt": b"top secret"}
+    objects.update({f"demo/public-data/{k}": k.encode() for k in ODD_KEYS + PAGES})
+    objects["demo/extra/x.txt"] = b"extra"
+    with catalogue_env("s3", CATALOGUE, objects) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +134,7 @@ def test_recursive_account_listing_covers_every_listable_product_and_nothing_els
             assert len(pages) >= 3
     assert [o["Key"] for o in alice.list_objects_v2(Bucket="demo", Prefix="restricted")["Contents"]] == [
         "restricted-data/secret.txt"]
-    aws = [sys.executable, "-m", "awscli"]
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    base.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    aws, base = AWS_CLI, cli_env(tmp_path)
     ls = subprocess.run(aws + ["s3", "ls", "--recursive", "s3://demo/", "--endpoint-url", w.url, "--no-sign-request"],
                         env=base, capture_output=True, text=True, timeout=60)
     assert ls.returncode == 0, ls.stderr
@@ -228,10 +196,7 @@ def test_credentials_past_their_expiry_are_expired_token(env):
 
 def test_aws_cli_ls_and_cp(env, tmp_path):
     w, idp = env
-    aws = [sys.executable, "-m", "awscli"]
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    base.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    aws, base = AWS_CLI, cli_env(tmp_path)
     ls = subprocess.run(aws + ["s3", "ls", "s3://demo/", "--endpoint-url", w.url, "--no-sign-request"],
                         env=base, capture_output=True, text=True, timeout=60)
     assert ls.returncode == 0, ls.stderr

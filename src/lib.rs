@@ -15,11 +15,13 @@
 //! | [`secret`] | redacting containers for secrets |
 //! | [`platform`] | clock and randomness, passed in |
 //! | [`web`] | shared HTTP plumbing |
+//! | [`edge`] | what the platform does to requests and responses in transit, undone or prevented |
 //! | [`time`] | UTC calendar formatting |
 
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod edge;
 pub mod identity;
 pub mod oidc;
 pub mod platform;

@@ -1,12 +1,19 @@
 """S3 and STS clients for the S3 suites: credentials from the worker's /.sts (through a test
-IdP) and boto3 S3 clients, signed or unsigned, pointed at a worker."""
+IdP) and boto3 S3 clients, signed or unsigned, pointed at a worker; and a worker serving a
+catalogue from a local R2 bucket, with a way to seed it."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
+import requests
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from keys import new_key, session_key_b64
+from workerd import Worker, free_port
 
 # Path-style addressing, one attempt, and SigV4 everywhere: botocore presigns with legacy
 # SigV2 unless told "s3v4", and the proxy accepts only AWS4-HMAC-SHA256.
@@ -38,3 +45,31 @@ def code(e: ClientError) -> str:
 
 def status(e: ClientError) -> int:
     return e.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def r2_worker(idp, catalogue: dict):
+    """An unstarted worker serving `catalogue` from a local R2 bucket, trusting `idp`, with the
+    insecure test routes on (for seeding the bucket only)."""
+    port = free_port()
+    key = new_key("s3-e2e")
+    return Worker(
+        port=port,
+        vars={
+            "OIDC_PROVIDER_ISSUER": f"http://127.0.0.1:{port}",
+            "OIDC_PROVIDER_KID": key.kid,
+            "INSECURE_TEST_ROUTES": "1",
+            "AUTH_ISSUER": idp.issuer,
+            "AUTH_AUDIENCE": idp.audience,
+            "CATALOGUE": json.dumps(catalogue),
+        },
+        secrets={"OIDC_PROVIDER_KEY": key.pem, "SESSION_TOKEN_KEY": session_key_b64()},
+        extra_toml='[[r2_buckets]]\nbinding = "DATA"\nbucket_name = "e2e-data"\n',
+    )
+
+
+def seed_r2(w, objects: dict[str, tuple[bytes, str]]) -> None:
+    """Writes each `key: (body, content type)` into the worker's local R2 bucket."""
+    for k, (body, content_type) in objects.items():
+        r = requests.put(f"{w.url}/.test/r2/{requests.utils.quote(k, safe='/')}", data=body,
+                         headers={"content-type": content_type}, timeout=10)
+        assert r.status_code == 204, (k, r.status_code, r.text)

@@ -41,6 +41,7 @@ def env():
             "demo/public-data/notes.txt": (TEXT, "text/plain"),
             "demo/public-data/rows.xml": (XML, "application/xml"),
             "demo/public-data/README.txt": (b"readme", "text/plain"),
+            "demo/public-data/back\\slash.txt": (b"backslash", "text/plain"),
             "demo/restricted-data/secret.txt": (SECRET, "text/plain"),
         })
         yield w, idp
@@ -113,12 +114,12 @@ def test_rclone_reads_a_restricted_object_with_sts_credentials_and_a_public_one_
     assert denied.returncode != 0 and SECRET not in denied.stdout
 
 
-def raw_get(w, path: str, accept_encoding: str | None) -> tuple[int, dict, bytes]:
+def raw_get(w, path: str, accept_encoding: str, **headers: str) -> tuple[int, dict, bytes]:
     """Status, headers and the body's bytes exactly as they came over the wire (http.client
     decodes nothing)."""
     conn = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
     try:
-        conn.request("GET", path, headers={} if accept_encoding is None else {"Accept-Encoding": accept_encoding})
+        conn.request("GET", path, headers={"Accept-Encoding": accept_encoding, **headers})
         res = conn.getresponse()
         return res.status, {k.lower(): v for k, v in res.getheaders()}, res.read()
     finally:
@@ -142,9 +143,49 @@ def test_bodies_are_served_uncompressed_whatever_the_client_accepts(env, path, s
     plain = raw_get(w, path, "identity")
     got = raw_get(w, path, accept_encoding)
     assert got[0] == plain[0] == status
-    assert "content-encoding" not in got[1], got[1]
+    # No coding applied; `identity` is what keeps `wrangler dev` from applying one.
+    assert got[1].get("content-encoding", "identity") == "identity", got[1]
     assert without_request_id(got[2]) == without_request_id(plain[2])
     if path.endswith(".txt") and status == 200:
         assert got[2] == TEXT
     # What stops Cloudflare's edge from compressing them (it is not in front of `wrangler dev`).
     assert "no-transform" in got[1].get("cache-control", ""), got[1]
+
+
+def test_a_range_is_served_uncompressed(env):
+    w, _ = env
+    got = raw_get(w, "/demo/public-data/notes.txt", "gzip, br", Range="bytes=100-599")
+    assert got[0] == 206 and got[2] == TEXT[100:600]
+    assert got[1].get("content-encoding", "identity") == "identity" and got[1]["content-length"] == "500"
+
+
+def curl_as_is(w, path: str) -> tuple[str, bytes]:
+    out = subprocess.run(["curl", "-s", "--path-as-is", "-w", "\n%{http_code}", w.url + path],
+                         capture_output=True, timeout=30)
+    body, _, status = out.stdout.rpartition(b"\n")
+    return status.decode(), body
+
+
+def test_dot_segments_and_backslashes_in_the_url_are_resolved_before_the_worker_sees_them(env, alice):
+    # What the README says about keys with such segments: the runtime parses the URL as a
+    # WHATWG URL, so these name another key, and a key holding them cannot be addressed.
+    w, _ = env
+    for path in ("/demo/public-data/a/../README.txt", "/demo/public-data/a/%2E%2E/README.txt",
+                 "/demo/public-data/./README.txt", "/demo/public-data/a/.%2e/README.txt",
+                 "/demo/public-data/a\\..\\README.txt", "/demo/x/../public-data/README.txt"):
+        assert curl_as_is(w, path) == ("200", b"readme"), path
+    # `..` past the root stays at the root; `%5C` and `..%2F` are no separators.
+    assert curl_as_is(w, "/demo/../../demo/public-data/README.txt") == ("200", b"readme")
+    assert curl_as_is(w, "/demo/public-data/back%5Cslash.txt") == ("200", b"backslash")
+    assert curl_as_is(w, "/demo/public-data/a/..%2FREADME.txt")[0] == "404"
+    # A signature covers the path as sent, which the worker never sees.
+    req = AWSRequest(method="GET", url=w.url + "/demo/public-data/a/../README.txt")
+    S3SigV4Auth(Credentials(alice["aws_access_key_id"], alice["aws_secret_access_key"],
+                            alice["aws_session_token"]), "s3", "us-east-1").add_auth(req)
+    conn = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
+    try:
+        conn.request("GET", "/demo/public-data/a/../README.txt", headers=dict(req.headers.items()))
+        res = conn.getresponse()
+        assert res.status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in res.read()
+    finally:
+        conn.close()

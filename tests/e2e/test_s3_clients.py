@@ -33,10 +33,7 @@ SECRET = b"top secret, " * 20
 
 @pytest.fixture(scope="module")
 def env():
-    idp = TestIdP(name="clients-idp").start()
-    w = r2_worker(idp, CATALOGUE)
-    try:
-        w.start()
+    with TestIdP(name="clients-idp") as idp, r2_worker(idp, CATALOGUE) as w:
         seed_r2(w, {
             "demo/public-data/notes.txt": (TEXT, "text/plain"),
             "demo/public-data/rows.xml": (XML, "application/xml"),
@@ -45,15 +42,12 @@ def env():
             "demo/restricted-data/secret.txt": (SECRET, "text/plain"),
         })
         yield w, idp
-    finally:
-        w.stop()
-        idp.stop()
 
 
 @pytest.fixture(scope="module")
 def alice(env):
-    w, idp = env
-    return credentials(w, idp, "alice")
+    """Alice's temporary credentials from the worker's /.sts (she reads restricted-data)."""
+    return credentials(*env, "alice")
 
 
 def signed(w, creds: dict, path: str, accept_encoding: str, send: str | None = None) -> requests.Response:

@@ -15,10 +15,13 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 ///   same, with `""` there when the client sent none. aws-sdk-go, and so rclone, signs
 ///   `Accept-Encoding: gzip`.
 ///
-/// The edge also sets or overwrites `CF-Connecting-IP`, `CF-IPCountry`, `CF-Ray`, `CF-Visitor`,
-/// `CDN-Loop`, `X-Forwarded-Proto` and `X-Real-IP`, and appends to `X-Forwarded-For`. It keeps
-/// no copy of what a client sent in those, so they cannot be restored: a request that signs one
-/// of them does not verify. No mainstream S3 client signs them.
+/// The same reference lists what else the edge does, with no copy of what the client sent, so
+/// none of it can be undone: it overwrites `Connection` (`Keep-Alive`) and `X-Forwarded-Proto`,
+/// appends to `X-Forwarded-For`, sets `CF-Connecting-IP`, `CF-IPCountry`, `CF-Ray`,
+/// `CF-Visitor`, `CDN-Loop` (and, when configured, `True-Client-IP`, `CF-Connecting-IPv6`,
+/// `CF-Pseudo-IPv4`), strips `X-Real-IP`, and may drop headers whose names NGINX deems
+/// invalid (a `.` in the name). A request that signs one of those does not verify; no
+/// mainstream S3 client signs them (`Connection` is hop-by-hop, RFC 9110 §7.6.1).
 pub const RESTORED_HEADERS: &[(HeaderName, &str)] = &[(header::ACCEPT_ENCODING, "clientAcceptEncoding")];
 
 /// Puts back, verbatim (an empty value too: a signature may cover it), the value the client sent

@@ -51,7 +51,14 @@ fi
 
 if [ "${1:-}" = "--e2e" ] && ! command -v rclone >/dev/null 2>&1; then
   say "installing rclone (Debian package)"
-  if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+  if [ "$(id -u)" = 0 ]; then
+    sudo=
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=sudo
+  else
+    echo "setup: rclone is missing and this user cannot install Debian packages: apt-get install rclone" >&2
+    exit 1
+  fi
   # A fresh machine has no package lists yet; `install` fails on a stale one, so update first.
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends rclone

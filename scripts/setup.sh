@@ -6,6 +6,7 @@
 #   node_modules          wrangler, binaryen (wasm-opt), esbuild from package-lock.json
 #   .venv (with --e2e)    the end-to-end suite's Python packages, tests/e2e/requirements.txt
 #   cargo-audit (--e2e)   for the test command's `cargo audit` (latest, --locked)
+#   rclone (--e2e)        Debian's package, a client of the end-to-end suite (aws-sdk-go signer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKER_BUILD_VERSION=0.8.7
@@ -46,6 +47,21 @@ fi
 if [ "${1:-}" = "--e2e" ] && ! cargo audit --version >/dev/null 2>&1; then
   say "installing cargo-audit"
   cargo install cargo-audit --locked
+fi
+
+if [ "${1:-}" = "--e2e" ] && ! command -v rclone >/dev/null 2>&1; then
+  say "installing rclone (Debian package)"
+  if [ "$(id -u)" = 0 ]; then
+    sudo=
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=sudo
+  else
+    echo "setup: rclone is missing and this user cannot install Debian packages: apt-get install rclone" >&2
+    exit 1
+  fi
+  # A fresh machine has no package lists yet; `install` fails on a stale one, so update first.
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends rclone
 fi
 
 if [ "${1:-}" = "--e2e" ]; then

@@ -16,11 +16,13 @@
 //! | [`platform`] | clock and randomness, passed in |
 //! | [`policy`] | session policies: parsed at `/.sts`, sealed compactly, enforced on the S3 path |
 //! | [`web`] | shared HTTP plumbing |
+//! | [`edge`] | what the platform does to requests and responses in transit, undone or prevented |
 //! | [`time`] | UTC calendar formatting |
 
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod edge;
 pub mod identity;
 pub mod oidc;
 pub mod platform;

@@ -4,10 +4,20 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use worker::{Request, Response, ResponseBuilder};
 
+use crate::edge;
 use crate::web::{self, Body};
 
 /// Largest request body read into memory (form posts to `/.sts` are a few KiB).
 const MAX_BODY: usize = 64 * 1024;
+
+/// `request.cf[property]` when it is a string: only the runtime fills `cf`, never the client.
+fn cf_string(req: &Request, property: &str) -> Option<String> {
+    let cf = js_sys::Reflect::get(req.inner(), &"cf".into()).ok()?;
+    if !cf.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(&cf, &property.into()).ok()?.as_string()
+}
 
 /// Converts an incoming request; a request that cannot be represented gets its error response.
 pub(crate) async fn request_from_worker(mut req: Request) -> Result<http::Request<Vec<u8>>, http::Response<Body>> {
@@ -24,6 +34,8 @@ pub(crate) async fn request_from_worker(mut req: Request) -> Result<http::Reques
             headers.append(n, v);
         }
     }
+    // worker-rs 0.8's `Cf` has no accessor for the properties this needs.
+    edge::restore_client_headers(&mut headers, |property| cf_string(&req, property));
     let body = if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
         Vec::new()
     } else {
@@ -55,9 +67,10 @@ pub(crate) async fn request_from_worker(mut req: Request) -> Result<http::Reques
     builder.body(body).map_err(|_| bad("unparsable request target"))
 }
 
-/// Converts an outgoing response.
+/// Converts an outgoing response, marked so that the platform does not compress it.
 pub(crate) fn response_to_worker(res: http::Response<Body>) -> worker::Result<Response> {
-    let (parts, body) = res.into_parts();
+    let (mut parts, body) = res.into_parts();
+    edge::prevent_transformation(&mut parts.headers);
     let builder = ResponseBuilder::new()
         .with_status(parts.status.as_u16())
         .with_headers(worker::Headers::from(&parts.headers));

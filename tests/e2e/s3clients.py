@@ -1,5 +1,6 @@
 """S3 and STS clients for the S3 suites: credentials from the worker's /.sts (through a test
-IdP) and boto3 S3 clients, signed or unsigned, pointed at a worker."""
+IdP) and boto3 S3 clients, signed or unsigned, pointed at a worker; and a worker serving a
+catalogue from a local R2 bucket, with a way to seed it."""
 
 from __future__ import annotations
 
@@ -72,11 +73,13 @@ def catalogue_worker(idp, catalogue: dict, name: str) -> Worker:
     )
 
 
-def seed(w, objects: dict[str, bytes]) -> None:
-    """Writes `objects` (bucket key -> body) into the worker's local R2 bucket."""
-    for k, body in objects.items():
+def seed(w, objects: dict[str, bytes | tuple[bytes, str]]) -> None:
+    """Writes `objects` (bucket key -> body, or (body, content type); default text/plain) into
+    the worker's local R2 bucket."""
+    for k, value in objects.items():
+        body, content_type = value if isinstance(value, tuple) else (value, "text/plain")
         quoted = requests.utils.quote(k, safe="/")
-        r = requests.put(f"{w.url}/.test/r2/{quoted}", data=body, headers={"content-type": "text/plain"}, timeout=10)
+        r = requests.put(f"{w.url}/.test/r2/{quoted}", data=body, headers={"content-type": content_type}, timeout=10)
         assert r.status_code == 204, (k, r.status_code, r.text)
 
 

@@ -115,7 +115,7 @@ def test_public_object_reads_anonymously_with_the_backends_metadata(env, anon):
     assert obj["Body"].read() == HELLO
     assert obj["ContentLength"] == 1024 and obj["ContentType"] == "text/plain"
     assert obj["ETag"] == direct["ETag"] and obj["LastModified"] == direct["LastModified"]
-    assert obj["ResponseMetadata"]["HTTPHeaders"]["cache-control"] == "public, max-age=60"
+    assert obj["ResponseMetadata"]["HTTPHeaders"]["cache-control"] == "public, max-age=60, no-transform"
     head = anon.head_object(Bucket="demo", Key="mirror/hello.txt")
     assert head["ContentLength"] == 1024 and head["ETag"] == direct["ETag"]
 
@@ -127,7 +127,7 @@ def test_restricted_object_is_read_by_its_reader_only(anon, alice, bob):
         assert code(e.value) == "AccessDenied"
     got = alice.get_object(Bucket="demo", Key="private/secret.txt")
     assert got["Body"].read() == b"top secret"
-    assert got["ResponseMetadata"]["HTTPHeaders"]["cache-control"] == "private, no-store"
+    assert got["ResponseMetadata"]["HTTPHeaders"]["cache-control"] == "private, no-store, no-transform"
 
 
 def test_objects_past_the_fetch_buffer_limit_stream_through(alice):

@@ -10,7 +10,7 @@ use crate::secret::{DerivedKeys, SecretString};
 use crate::sts::seal::SessionKeys;
 use crate::sts::verify::TrustPolicy;
 use crate::sts::StsConfig;
-use crate::upstream::catalogue::Catalogue;
+use crate::upstream::catalogue::{Catalogue, CatalogueError};
 use crate::upstream::client::UpstreamConfig;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
@@ -38,6 +38,9 @@ pub enum ConfigError {
         setting: &'static str,
         reason: &'static str,
     },
+    /// `CATALOGUE` refused: names the products at fault, never a value.
+    #[error("CATALOGUE: {reason}")]
+    Catalogue { reason: CatalogueError },
 }
 
 /// The OpenID provider's settings.
@@ -91,10 +94,9 @@ impl Config {
         }
         let catalogue = match settings.var("CATALOGUE") {
             None => Ok(None),
-            Some(json) => Catalogue::parse(&json).map(Some).map_err(|_| ConfigError::Invalid {
-                setting: "CATALOGUE",
-                reason: "is not a valid catalogue (JSON)",
-            }),
+            Some(json) => Catalogue::parse(&json)
+                .map(Some)
+                .map_err(|reason| ConfigError::Catalogue { reason }),
         };
         let upstream = upstream_config(settings, &provider);
         let derived_keys = settings
@@ -425,6 +427,18 @@ pub(crate) mod tests {
                 })
             ));
         }
+    }
+
+    #[test]
+    fn overlapping_catalogue_products_are_a_configuration_error_naming_both() {
+        let json = r#"{"accounts": {"demo": {"products": {
+            "pub": {"visibility": "public", "backend": {"type": "r2", "prefix": "MARKER/"}},
+            "all": {"visibility": "restricted", "backend": {"type": "r2", "prefix": ""}}}}}}"#;
+        let c = Config::from_settings(&MapSettings::default().with("CATALOGUE", json));
+        let text = c.catalogue.unwrap_err().to_string();
+        assert!(text.starts_with("CATALOGUE: "), "{text}");
+        assert!(text.contains("demo/pub") && text.contains("demo/all"), "{text}");
+        assert!(!text.contains("MARKER"), "{text}");
     }
 
     #[test]

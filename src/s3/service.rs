@@ -10,11 +10,13 @@ use crate::platform::{HttpClient, Io};
 use crate::s3::auth::{self, Principal};
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::list::{self, ListEntry};
+use crate::s3::list_token::{self, Binding, CallerTag, Position};
 use crate::s3::object::{self, Conditional, ObjectMeta};
 use crate::s3::remote::RemoteStore;
-use crate::s3::route::{self, ListParams, ObjectTarget, S3Request};
+use crate::s3::route::{self, ListParams, ObjectTarget, S3Request, MAX_KEYS};
 use crate::s3::sign::BackendCredentials;
 use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::secret::MacKey;
 use crate::sts::credentials::request_id;
 use crate::sts::seal::SessionKeys;
 use crate::upstream::catalogue::Catalogue;
@@ -28,6 +30,8 @@ pub struct S3Service<'c> {
     /// When set, asked instead of the catalogue.
     pub upstream: Option<UpstreamClient>,
     pub session_keys: Option<&'c SessionKeys>,
+    /// MACs listing continuation tokens ([`list_token::key`]).
+    pub list_key: MacKey,
 }
 
 /// What the router should do with a path.
@@ -200,6 +204,7 @@ impl<'c> S3Service<'c> {
         signer: Option<&JwtSigner<S>>,
     ) -> Result<Response<Body>, S3Error> {
         let principal = auth::authenticate(req, self.session_keys, io.clock.now_secs())?;
+        let caller = list_token::caller_tag(&principal);
         let catalogue = &Lookup {
             service: self,
             principal: &principal,
@@ -218,46 +223,48 @@ impl<'c> S3Service<'c> {
                 Ok(xml(list::location_xml(None)))
             }
             S3Request::ListObjectsV2 { account, params } => {
+                let binding = binding(&caller, &account, &params.common);
                 let page = self
                     .list(
-                        &account,
+                        &binding,
                         &params.common,
                         params.start_after.as_deref(),
                         params.continuation_token.as_deref(),
-                        true,
-                        catalogue,
-                        io,
-                    )
-                    .await?;
-                Ok(xml(list::list_v2_xml(
-                    &account,
-                    &params,
-                    &page.entries,
-                    &page.prefixes,
-                    page.next_token.as_deref(),
-                )))
-            }
-            S3Request::ListObjectsV1 { account, params } => {
-                let page = self
-                    .list(
-                        &account,
-                        &params.common,
-                        params.marker.as_deref(),
-                        None,
                         false,
                         catalogue,
                         io,
                     )
                     .await?;
-                let next_marker = page.next_token.as_ref().and(page.entries.last().map(|e| e.key.clone()));
-                Ok(xml(list::list_v1_xml(
+                let next_token = page
+                    .next
+                    .as_ref()
+                    .map(|p| list_token::encode(&self.list_key, &binding, p));
+                let body = list::list_v2_xml(&account, &params, &page.entries, &page.prefixes, next_token.as_deref());
+                // A token is the caller's own: no cache may hand the page to another.
+                Ok(listing(body, page.restricted || next_token.is_some()))
+            }
+            S3Request::ListObjectsV1 { account, params } => {
+                let page = self
+                    .list(
+                        &binding(&caller, &account, &params.common),
+                        &params.common,
+                        params.marker.as_deref(),
+                        None,
+                        true,
+                        catalogue,
+                        io,
+                    )
+                    .await?;
+                let next_marker = page.truncated.then(|| page.last_name()).flatten();
+                let body = list::list_v1_xml(
                     &account,
                     &params,
                     &page.entries,
                     &page.prefixes,
-                    page.next_token.is_some(),
-                    next_marker.as_deref(),
-                )))
+                    page.truncated,
+                    next_marker,
+                );
+                Ok(listing(body, page.restricted))
             }
             S3Request::Service | S3Request::Reserved | S3Request::Preflight => Err(denied()),
         }
@@ -271,16 +278,13 @@ impl<'c> S3Service<'c> {
         io: &Io<'_, H, R>,
         head: bool,
     ) -> Result<Response<Body>, S3Error> {
-        let access = catalogue
-            .product(&t.account, &t.product)
-            .await
-            .map_err(|e| access_error(e, true))?;
+        let access = self.product_access(&t.account, &t.product, true, catalogue, io).await?;
         if !access.permissions.read {
             return Err(denied());
         }
         let no_such_key = || S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.");
         let rest = t.rest.as_deref().filter(|r| !r.is_empty()).ok_or_else(no_such_key)?;
-        let key = format!("{}{rest}", access.backend.prefix());
+        let key = format!("{}{rest}", access.backend.prefix(&t.account, &t.product));
         let store = &product_store(&access.backend, io)?;
         let headers = req.headers();
         let conditional = headers.contains_key(header::IF_MATCH)
@@ -307,7 +311,7 @@ impl<'c> S3Service<'c> {
                     let mut r = Response::new(Body::Empty);
                     *r.status_mut() = StatusCode::NOT_MODIFIED;
                     *r.headers_mut() = object::not_modified_headers(&meta);
-                    return Ok(with_cache_control(r, &access));
+                    return Ok(with_cache_control(r, access.visibility));
                 }
                 Conditional::PreconditionFailed => {
                     return Err(S3Error::new(
@@ -346,37 +350,61 @@ impl<'c> S3Service<'c> {
             *r.headers_mut() = object::response_headers(&meta_of(&stored), None);
             r
         };
-        res = with_cache_control(res, &access);
+        res = with_cache_control(res, access.visibility);
         Ok(res)
     }
 
+    /// What the caller may do with a product, its backend checked: an upstream API answer
+    /// whose prefix breaks the rules (see [`crate::upstream::BackendSpec::check_upstream`]) is
+    /// logged and answered with a 503, never used. (The catalogue's are checked when parsed.)
+    async fn product_access<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
+        &self,
+        account: &str,
+        product: &str,
+        object: bool,
+        catalogue: &Lookup<'_, H, R, S>,
+        io: &Io<'_, H, R>,
+    ) -> Result<ProductAccess, S3Error> {
+        let access = catalogue
+            .product(account, product)
+            .await
+            .map_err(|e| access_error(e, object))?;
+        if self.upstream.is_some() {
+            if let Err(e) = access.backend.check_upstream(account, product) {
+                io.log.log(&serde_json::json!({
+                    "level": "error", "msg": "upstream answer refused", "reason": e.to_string(),
+                    "account": account, "product": product,
+                }));
+                let reason = "the upstream API answered with an unusable backend".to_owned();
+                return Err(access_error(AccessError::Unavailable { reason }, object));
+            }
+        }
+        Ok(access)
+    }
+
+    /// One page of a listing. `start_after` is v2's `start-after` or v1's `marker`; `v1`:
+    /// the client pages on by `NextMarker`, so the page may end anywhere.
     #[allow(clippy::too_many_arguments)]
     async fn list<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
-        account: &str,
+        binding: &Binding<'_>,
         params: &ListParams,
         start_after: Option<&str>,
         token: Option<&str>,
-        v2: bool,
+        v1: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
+        let position = token
+            .map(|t| list_token::decode(&self.list_key, binding, t))
+            .transpose()?;
+        let account = binding.account;
         let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
             let products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
             return match params.delimiter.as_deref() {
-                // The account level: its products, as common prefixes.
-                Some("/") => Ok(Page {
-                    entries: Vec::new(),
-                    prefixes: listable(&products, &params.prefix)
-                        .into_iter()
-                        .map(|p| format!("{p}/"))
-                        .filter(|p| start_after.is_none_or(|s| p.as_str() > s))
-                        .take(usize::from(params.max_keys))
-                        .collect(),
-                    next_token: None,
-                }),
+                Some("/") => account_prefixes(&products, params, start_after, position),
                 None => {
-                    self.list_account(account, params, &products, start_after, token, v2, catalogue, io)
+                    self.list_account(account, params, &products, start_after, position, v1, catalogue, io)
                         .await
                 }
                 Some(_) => Err(S3Error::new(
@@ -390,8 +418,17 @@ impl<'c> S3Service<'c> {
         if product.is_empty() || product == "." || product == ".." {
             return Err(access_error(AccessError::NoSuchProduct, false));
         }
-        let cursor = token.map(list::decode_token).transpose()?;
-        let start_after = start_after.and_then(|s| s.strip_prefix(&format!("{product}/")));
+        let cursor = match position {
+            None => None,
+            Some(Position::Cursor { c }) => Some(c),
+            Some(_) => return Err(list_token::bad_token()),
+        };
+        // A start before the product's keys lists them all; one past them, none.
+        let product_start = product_key(product);
+        let start_after = match start_after {
+            Some(s) if s >= product_start.as_str() && !s.starts_with(&product_start) => return Ok(Page::default()),
+            s => s.and_then(|s| s.strip_prefix(&product_start)),
+        };
         let (page, next) = self
             .list_product(
                 account,
@@ -400,12 +437,13 @@ impl<'c> S3Service<'c> {
                 params,
                 start_after,
                 cursor,
+                v1,
                 catalogue,
                 io,
             )
             .await?;
         Ok(Page {
-            next_token: next.as_deref().map(list::encode_token),
+            next: next.map(|c| Position::Cursor { c }),
             ..page
         })
     }
@@ -420,49 +458,76 @@ impl<'c> S3Service<'c> {
         params: &ListParams,
         start_after: Option<&str>,
         cursor: Option<String>,
+        v1: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<(Page, Option<String>), S3Error> {
-        let access = catalogue
-            .product(account, product)
-            .await
-            .map_err(|e| access_error(e, false))?;
+        let access = self.product_access(account, product, false, catalogue, io).await?;
         if !access.permissions.list {
             return Err(denied());
         }
-        let backend_prefix = access.backend.prefix();
+        let backend_prefix = access.backend.prefix(account, product);
         let store = product_store(&access.backend, io)?;
+        // ListObjects: with a delimiter, a marker that is one of the listing's common
+        // prefixes skips everything under it (so v1 pages on from `NextMarker` = the last
+        // common prefix). Backends may return that prefix again: it is dropped, and v1,
+        // which may end a page anywhere, asks for one more so that every page moves on.
+        let skipped = start_after
+            .filter(|s| cursor.is_none() && is_common_prefix(s, rest_prefix, params.delimiter.as_deref()))
+            .map(|s| format!("{product}/{s}"));
+        let extra = u16::from(v1 && skipped.is_some());
         let query = ListQuery {
             prefix: format!("{backend_prefix}{rest_prefix}"),
             delimiter: params.delimiter.clone(),
             start_after: start_after.map(|s| format!("{backend_prefix}{s}")),
             cursor,
-            limit: u32::from(params.max_keys.max(1)),
+            limit: u32::from((params.max_keys + extra).clamp(1, MAX_KEYS)),
         };
-        let page = if params.max_keys == 0 {
+        let listed = if params.max_keys == 0 {
             Default::default()
         } else {
             store.list(&query).await.map_err(store_error)?
         };
-        let to_s3 = |k: &str| format!("{product}/{}", k.strip_prefix(backend_prefix).unwrap_or(k));
-        let next = if page.truncated { page.cursor } else { None };
-        Ok((
-            Page {
-                entries: page
-                    .objects
-                    .iter()
-                    .map(|o| ListEntry {
-                        key: to_s3(&o.key),
-                        size: o.size,
-                        etag: o.etag.clone(),
-                        last_modified_secs: o.last_modified_secs,
-                    })
-                    .collect(),
-                prefixes: page.common_prefixes.iter().map(|p| to_s3(p)).collect(),
-                next_token: None,
-            },
-            next,
-        ))
+        // Never a key outside the product's prefix, whatever the backend returns.
+        let to_s3 = |k: &str| {
+            k.strip_prefix(backend_prefix.as_str())
+                .map(|rest| format!("{product}/{rest}"))
+        };
+        let entries: Vec<ListEntry> = listed
+            .objects
+            .iter()
+            .filter_map(|o| {
+                Some(ListEntry {
+                    key: to_s3(&o.key)?,
+                    size: o.size,
+                    etag: o.etag.clone(),
+                    last_modified_secs: o.last_modified_secs,
+                })
+            })
+            .collect();
+        let mut prefixes: Vec<String> = listed.common_prefixes.iter().filter_map(|p| to_s3(p)).collect();
+        let outside = listed.objects.len() + listed.common_prefixes.len() - entries.len() - prefixes.len();
+        if outside > 0 {
+            io.log.log(&serde_json::json!({
+                "level": "error", "msg": "listing entries outside the product's prefix dropped",
+                "count": outside, "account": account, "product": product,
+            }));
+        }
+        if let Some(skip) = &skipped {
+            prefixes.retain(|p| p != skip);
+        }
+        let mut page = Page {
+            entries,
+            prefixes,
+            truncated: listed.truncated,
+            next: None,
+            restricted: access.visibility == Visibility::Restricted,
+        };
+        if v1 && page.trim(usize::from(params.max_keys)) {
+            page.truncated = true;
+        }
+        let next = if listed.truncated { listed.cursor } else { None };
+        Ok((page, next))
     }
 
     /// A listing of a whole account without a delimiter (`aws s3 ls --recursive`, rclone):
@@ -478,8 +543,8 @@ impl<'c> S3Service<'c> {
         params: &ListParams,
         products: &[ProductSummary],
         start_after: Option<&str>,
-        token: Option<&str>,
-        v2: bool,
+        position: Option<Position>,
+        v1: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
@@ -487,13 +552,14 @@ impl<'c> S3Service<'c> {
         const MAX_BACKEND_CALLS: usize = 25;
         let names = listable(products, &params.prefix);
         // Where to begin: the token's product and cursor, else just after `start_after`.
-        let (mut i, mut cursor, mut within) = match token.map(decode_account_token).transpose()? {
-            Some(AccountToken { p, c }) => {
+        let (mut i, mut cursor, mut within) = match position {
+            Some(Position::Product { p, c }) => {
                 let i = names.iter().position(|n| product_key(n) >= product_key(&p));
                 // The cursor belongs to its product only (which may have gone meanwhile).
                 let c = c.filter(|_| i.is_some_and(|i| names[i] == p));
                 (i, c, None)
             }
+            Some(_) => return Err(list_token::bad_token()),
             None => match start_after {
                 None => (Some(0), None, None),
                 Some(s) => {
@@ -520,6 +586,7 @@ impl<'c> S3Service<'c> {
                     params,
                     within.take().as_deref(),
                     cursor.take(),
+                    v1,
                     catalogue,
                     io,
                 )
@@ -527,11 +594,21 @@ impl<'c> S3Service<'c> {
             calls += 1;
             let at = i.unwrap_or_default();
             if !page.entries.is_empty() || !page.prefixes.is_empty() {
-                let next_token = match next {
-                    Some(c) => Some(encode_account_token(name, Some(c))),
-                    None => names.get(at + 1).map(|n| encode_account_token(n, None)),
+                let next = match next {
+                    Some(c) => Some(Position::Product {
+                        p: (*name).to_owned(),
+                        c: Some(c),
+                    }),
+                    None => names.get(at + 1).map(|n| Position::Product {
+                        p: (*n).to_owned(),
+                        c: None,
+                    }),
                 };
-                return Ok(Page { next_token, ..page });
+                return Ok(Page {
+                    truncated: next.is_some(),
+                    next,
+                    ..page
+                });
             }
             // An empty page: the same product's next one, else the next product.
             match next {
@@ -542,9 +619,13 @@ impl<'c> S3Service<'c> {
                 break;
             };
             if calls >= MAX_BACKEND_CALLS {
-                if v2 {
+                if !v1 {
                     return Ok(Page {
-                        next_token: Some(encode_account_token(resume, cursor)),
+                        truncated: true,
+                        next: Some(Position::Product {
+                            p: (*resume).to_owned(),
+                            c: cursor,
+                        }),
                         ..Page::default()
                     });
                 }
@@ -558,6 +639,63 @@ impl<'c> S3Service<'c> {
         }
         Ok(Page::default())
     }
+}
+
+/// The listing a continuation token belongs to.
+fn binding<'a>(caller: &'a CallerTag, account: &'a str, params: &'a ListParams) -> Binding<'a> {
+    Binding {
+        caller,
+        account,
+        prefix: &params.prefix,
+        delimiter: params.delimiter.as_deref(),
+    }
+}
+
+/// Is `name` one of the common prefixes of a listing of `prefix` by `delimiter` (the
+/// listing's prefix, then up to and including the first delimiter after it)?
+fn is_common_prefix(name: &str, prefix: &str, delimiter: Option<&str>) -> bool {
+    let Some(d) = delimiter.filter(|d| !d.is_empty()) else {
+        return false;
+    };
+    name.strip_prefix(prefix)
+        .is_some_and(|after| after.find(d).is_some_and(|i| i + d.len() == after.len()))
+}
+
+/// The account level with delimiter `/`: the products the caller may list, as common
+/// prefixes, after `start_after` (a marker or start-after) or the token's position.
+fn account_prefixes(
+    products: &[ProductSummary],
+    params: &ListParams,
+    start_after: Option<&str>,
+    position: Option<Position>,
+) -> Result<Page, S3Error> {
+    let after = match position {
+        None => start_after.map(str::to_owned),
+        Some(Position::AfterPrefix { a }) => Some(a),
+        Some(_) => return Err(list_token::bad_token()),
+    };
+    if params.max_keys == 0 {
+        return Ok(Page::default());
+    }
+    let mut rest = listable(products, &params.prefix)
+        .into_iter()
+        .map(product_key)
+        .filter(|p| after.as_deref().is_none_or(|s| p.as_str() > s));
+    let prefixes: Vec<String> = rest.by_ref().take(usize::from(params.max_keys)).collect();
+    let truncated = rest.next().is_some();
+    let restricted = products
+        .iter()
+        .any(|p| p.visibility == Visibility::Restricted && prefixes.contains(&product_key(&p.name)));
+    Ok(Page {
+        next: prefixes
+            .last()
+            .filter(|_| truncated)
+            .map(|a| Position::AfterPrefix { a: a.clone() }),
+        entries: Vec::new(),
+        prefixes,
+        truncated,
+        restricted,
+    })
 }
 
 /// How a product's keys begin: products are ordered as their keys are (`a/` after `a-b/`).
@@ -575,26 +713,6 @@ fn listable<'p>(products: &'p [ProductSummary], prefix: &str) -> Vec<&'p str> {
     names.sort_unstable_by_key(|n| product_key(n));
     names.dedup();
     names
-}
-
-/// An account listing's continuation token: the product to go on with and the backend's
-/// cursor in it (none: from its start), as base64url JSON.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct AccountToken {
-    p: String,
-    c: Option<String>,
-}
-
-fn encode_account_token(product: &str, cursor: Option<String>) -> String {
-    let token = AccountToken {
-        p: product.to_owned(),
-        c: cursor,
-    };
-    list::encode_token(&serde_json::to_string(&token).unwrap_or_default())
-}
-
-fn decode_account_token(token: &str) -> Result<AccountToken, S3Error> {
-    serde_json::from_str(&list::decode_token(token)?).map_err(|_| list::bad_token())
 }
 
 /// Product look-ups for one request: the upstream API when configured, else the catalogue.
@@ -650,16 +768,55 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
 struct Page {
     entries: Vec<ListEntry>,
     prefixes: Vec<String>,
-    next_token: Option<String>,
+    /// More follow (`IsTruncated`).
+    truncated: bool,
+    /// Where ListObjectsV2's next page begins: set whenever `truncated` is, except on
+    /// ListObjects v1 pages, which go on from their last name.
+    next: Option<Position>,
+    /// A restricted product's names are on it.
+    restricted: bool,
+}
+
+impl Page {
+    /// The last key or common prefix, whichever sorts last: ListObjects v1's `NextMarker`.
+    fn last_name(&self) -> Option<&str> {
+        let key = self.entries.last().map(|e| e.key.as_str());
+        key.max(self.prefixes.last().map(String::as_str))
+    }
+
+    /// Drops the last names (in key order) past `max`; whether any were.
+    fn trim(&mut self, max: usize) -> bool {
+        let mut trimmed = false;
+        while self.entries.len() + self.prefixes.len() > max {
+            let key_is_last = self.entries.last().map(|e| e.key.as_str()) > self.prefixes.last().map(String::as_str);
+            if key_is_last {
+                self.entries.pop();
+            } else {
+                self.prefixes.pop();
+            }
+            trimmed = true;
+        }
+        trimmed
+    }
 }
 
 fn xml(body: String) -> Response<Body> {
     web::with_body(StatusCode::OK, "application/xml", body.into_bytes())
 }
 
+/// A listing document, cached as the objects it names are (`private` for restricted ones).
+fn listing(body: String, private: bool) -> Response<Body> {
+    let visibility = if private {
+        Visibility::Restricted
+    } else {
+        Visibility::Public
+    };
+    with_cache_control(xml(body), visibility)
+}
+
 /// Restricted products are never stored in a shared cache.
-fn with_cache_control(mut r: Response<Body>, access: &ProductAccess) -> Response<Body> {
-    let value = match access.visibility {
+fn with_cache_control(mut r: Response<Body>, visibility: Visibility) -> Response<Body> {
+    let value = match visibility {
         Visibility::Restricted => "private, no-store",
         Visibility::Public => "public, max-age=60",
     };

@@ -50,6 +50,12 @@ fn store_error(e: StoreError) -> S3Error {
                 "keys with a '.' or '..' segment cannot be read from this product's backend",
             )
         }
+        StoreError::BadParameters { .. } => {
+            return S3Error::new(
+                S3Code::InvalidArgument,
+                "the product's storage backend refused this request's parameters",
+            )
+        }
         StoreError::Throttled => (S3Code::SlowDown, "Please reduce your request rate.".to_owned(), 1),
         // The name of a missing secret is for the log (see `product_store`), not the caller.
         StoreError::Credentials { .. } => (
@@ -823,4 +829,351 @@ fn with_cache_control(mut r: Response<Body>, visibility: Visibility) -> Response
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::signer::RsaSigner;
+    use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
+    use futures_util::FutureExt;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    /// An R2-like store: keys in order, roll-up at the delimiter (a common prefix counts once
+    /// towards the limit), `start_after` exclusive, a cursor that goes on after the last name.
+    #[derive(Default)]
+    struct MemoryStore {
+        keys: BTreeSet<String>,
+        /// Listed whatever was asked, as a misbehaving backend might.
+        rogue: Vec<String>,
+        queries: RefCell<Vec<ListQuery>>,
+    }
+
+    impl MemoryStore {
+        fn with(keys: &[&str]) -> Self {
+            Self {
+                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+                ..Self::default()
+            }
+        }
+    }
+
+    fn stored(key: &str) -> StoredObject {
+        StoredObject {
+            key: key.to_owned(),
+            size: key.len() as u64,
+            etag: "\"e\"".into(),
+            last_modified_secs: 1_700_000_000,
+            content_type: None,
+            content_encoding: None,
+        }
+    }
+
+    impl ObjectStore for MemoryStore {
+        async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+            Ok(self.keys.contains(key).then(|| stored(key)))
+        }
+        async fn get(
+            &self,
+            key: &str,
+            _range: Option<(u64, u64)>,
+        ) -> Result<Option<(StoredObject, web::StreamBody)>, StoreError> {
+            Ok(self
+                .keys
+                .contains(key)
+                .then(|| (stored(key), web::StreamBody(Box::new(key.as_bytes().to_vec())))))
+        }
+        async fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+            self.queries.borrow_mut().push(q.clone());
+            let after = q.cursor.as_deref().or(q.start_after.as_deref());
+            let mut page = ListPage::default();
+            let mut last = None;
+            for k in self
+                .keys
+                .iter()
+                .filter(|k| k.starts_with(&q.prefix) && after.is_none_or(|a| k.as_str() > a))
+            {
+                let rolled = q
+                    .delimiter
+                    .as_deref()
+                    .and_then(|d| k[q.prefix.len()..].find(d).map(|i| &k[..q.prefix.len() + i + d.len()]));
+                if rolled.is_some() && page.common_prefixes.last().map(String::as_str) == rolled {
+                    continue;
+                }
+                if page.objects.len() + page.common_prefixes.len() == q.limit as usize {
+                    page.truncated = true;
+                    break;
+                }
+                match rolled {
+                    Some(p) => {
+                        page.common_prefixes.push(p.to_owned());
+                        last = Some(format!("{p}\u{10FFFF}"));
+                    }
+                    None => {
+                        page.objects.push(stored(k));
+                        last = Some(k.clone());
+                    }
+                }
+            }
+            page.cursor = last.filter(|_| page.truncated);
+            page.objects.extend(self.rogue.iter().map(|k| stored(k)));
+            Ok(page)
+        }
+    }
+
+    const CATALOGUE: &str = r#"{"accounts": {"demo": {"products": {
+        "a": {"visibility": "public", "backend": {"type": "r2"}},
+        "b": {"visibility": "public", "backend": {"type": "r2"}}}}}}"#;
+
+    struct Harness {
+        catalogue: Catalogue,
+        log: MemoryLog,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Self {
+                catalogue: Catalogue::parse(CATALOGUE).unwrap(),
+                log: MemoryLog::default(),
+            }
+        }
+
+        fn get(&self, store: &MemoryStore, uri: &str) -> Response<Body> {
+            let service = S3Service {
+                catalogue: Some(&self.catalogue),
+                upstream: None,
+                session_keys: None,
+                list_key: list_token::key(None),
+            };
+            let (clock, random) = (FixedClock::at_secs(1_800_000_000), CountingRandom::default());
+            let io = Io::new(&clock, &random, &NoHttp, &self.log).with_store(store);
+            let req = Request::get(uri).body(Vec::new()).unwrap();
+            match service
+                .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
+                .now_or_never()
+                .unwrap()
+            {
+                Dispatch::Answered(res) => res,
+                Dispatch::NotS3 => panic!("{uri} is S3"),
+            }
+        }
+    }
+
+    /// The parts of a listing document the tests look at.
+    #[derive(Debug, Default)]
+    struct Listing {
+        keys: Vec<String>,
+        prefixes: Vec<String>,
+        truncated: bool,
+        next_marker: Option<String>,
+        next_token: Option<String>,
+    }
+
+    fn listing_of(res: &Response<Body>) -> Listing {
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{:?}",
+            String::from_utf8_lossy(res.body().as_bytes())
+        );
+        let text = std::str::from_utf8(res.body().as_bytes()).unwrap();
+        let doc = roxmltree::Document::parse(text).unwrap();
+        let texts = |path: &[&str]| -> Vec<String> {
+            doc.descendants()
+                .filter(|n| {
+                    n.tag_name().name() == path[path.len() - 1]
+                        && (path.len() == 1 || n.parent_element().map(|p| p.tag_name().name()) == Some(path[0]))
+                })
+                .map(|n| n.text().unwrap_or("").to_owned())
+                .collect()
+        };
+        Listing {
+            keys: texts(&["Contents", "Key"]),
+            prefixes: texts(&["CommonPrefixes", "Prefix"]),
+            truncated: texts(&["IsTruncated"]) == ["true"],
+            next_marker: texts(&["NextMarker"]).pop(),
+            next_token: texts(&["NextContinuationToken"]).pop(),
+        }
+    }
+
+    fn code_of(res: &Response<Body>) -> String {
+        let text = String::from_utf8_lossy(res.body().as_bytes()).into_owned();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let code = doc.descendants().find(|n| n.has_tag_name("Code")).unwrap();
+        code.text().unwrap().to_owned()
+    }
+
+    #[test]
+    fn an_r2_product_without_a_prefix_cannot_read_another_products_keys() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&["demo/a/mine.txt", "demo/b/secret.txt"]);
+        assert_eq!(h.get(&store, "/demo/a/mine.txt").status(), StatusCode::OK);
+        let res = h.get(&store, "/demo/a/demo/b/secret.txt");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(code_of(&res), "NoSuchKey");
+        let listed = listing_of(&h.get(&store, "/demo?list-type=2&prefix=a/"));
+        assert_eq!(listed.keys, ["a/mine.txt"]);
+    }
+
+    #[test]
+    fn a_listing_never_shows_keys_outside_the_products_prefix() {
+        let h = Harness::new();
+        let mut store = MemoryStore::with(&["demo/a/mine.txt"]);
+        store.rogue = vec!["demo/b/secret.txt".into(), "elsewhere".into()];
+        let listed = listing_of(&h.get(&store, "/demo?list-type=2&prefix=a/"));
+        assert_eq!(listed.keys, ["a/mine.txt"]);
+        let logged = h.log.0.borrow();
+        let line = logged
+            .iter()
+            .find(|l| l["msg"] == "listing entries outside the product's prefix dropped")
+            .expect("logged");
+        assert_eq!(line["count"], 2);
+        assert!(!line.to_string().contains("secret"), "{line}");
+    }
+
+    /// Follows a v1 listing by `NextMarker` to its end: every page's names.
+    fn v1_pages(h: &Harness, store: &MemoryStore, query: &str) -> Vec<Listing> {
+        let mut pages = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let uri = match &marker {
+                None => format!("/demo?{query}"),
+                Some(m) => format!("/demo?{query}&marker={}", list::url_encode(m)),
+            };
+            let page = listing_of(&h.get(store, &uri));
+            let (truncated, next) = (page.truncated, page.next_marker.clone());
+            pages.push(page);
+            if !truncated {
+                return pages;
+            }
+            assert!(
+                next.is_some(),
+                "a truncated page without NextMarker: {:?}",
+                pages.last()
+            );
+            assert!(pages.len() < 50, "no progress");
+            marker = next;
+        }
+    }
+
+    #[test]
+    fn v1_pages_of_common_prefixes_carry_next_marker_and_never_repeat_a_prefix() {
+        let h = Harness::new();
+        let keys: Vec<String> = (0..5)
+            .flat_map(|d| [format!("demo/a/dir{d}/x"), format!("demo/a/dir{d}/y")])
+            .collect();
+        let store = MemoryStore::with(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+        for max_keys in [1, 2, 3] {
+            let pages = v1_pages(&h, &store, &format!("prefix=a/&delimiter=/&max-keys={max_keys}"));
+            let prefixes: Vec<String> = pages.iter().flat_map(|p| p.prefixes.clone()).collect();
+            let want: Vec<String> = (0..5).map(|d| format!("a/dir{d}/")).collect();
+            assert_eq!(prefixes, want, "max-keys={max_keys}");
+            assert!(pages.iter().all(|p| p.keys.is_empty()));
+            for p in &pages {
+                assert!(p.prefixes.len() <= max_keys, "{p:?}");
+                if p.truncated {
+                    assert_eq!(p.next_marker.as_ref(), p.prefixes.last());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn v1_next_marker_is_the_last_key_or_prefix_whichever_sorts_last() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&[
+            "demo/a/k1",
+            "demo/a/m/x",
+            "demo/a/m/y",
+            "demo/a/n",
+            "demo/a/o/z",
+            "demo/a/p",
+        ]);
+        let pages = v1_pages(&h, &store, "prefix=a/&delimiter=/&max-keys=2");
+        let names: Vec<Vec<String>> = pages
+            .iter()
+            .map(|p| {
+                let mut all = [p.keys.clone(), p.prefixes.clone()].concat();
+                all.sort();
+                all
+            })
+            .collect();
+        assert_eq!(names, [vec!["a/k1", "a/m/"], vec!["a/n", "a/o/"], vec!["a/p"]]);
+        assert_eq!(pages[0].next_marker.as_deref(), Some("a/m/"));
+        assert_eq!(pages[1].next_marker.as_deref(), Some("a/o/"));
+    }
+
+    #[test]
+    fn v2_tokens_continue_their_own_listing_only() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&["demo/a/1", "demo/a/2", "demo/a/3", "demo/b/1", "demo/b/2"]);
+        let first = listing_of(&h.get(&store, "/demo?list-type=2&prefix=a/&max-keys=2"));
+        let token = first.next_token.expect("truncated");
+        let next = listing_of(&h.get(
+            &store,
+            &format!("/demo?list-type=2&prefix=a/&max-keys=2&continuation-token={token}"),
+        ));
+        assert_eq!(next.keys, ["a/3"]);
+        // Another product, another listing of the same product, garbage, a backend's cursor.
+        let backend_cursor = "1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D";
+        for query in [
+            format!("prefix=b/&continuation-token={token}"),
+            format!("prefix=a/&delimiter=/&continuation-token={token}"),
+            format!("continuation-token={token}"),
+            format!("prefix=a/&continuation-token={backend_cursor}"),
+            "prefix=a/&continuation-token=***".to_owned(),
+        ] {
+            let res = h.get(&store, &format!("/demo?list-type=2&{query}"));
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");
+            assert_eq!(code_of(&res), "InvalidArgument", "{query}");
+        }
+        // None of them reached the backend.
+        assert_eq!(store.queries.borrow().len(), 2);
+    }
+
+    #[test]
+    fn account_listings_of_more_products_than_max_keys_page_on() {
+        let json = r#"{"accounts": {"demo": {"products": {
+            "p1": {"visibility": "public", "backend": {"type": "r2"}},
+            "p2": {"visibility": "public", "backend": {"type": "r2"}},
+            "p3": {"visibility": "public", "backend": {"type": "r2"}}}}}}"#;
+        let h = Harness {
+            catalogue: Catalogue::parse(json).unwrap(),
+            log: MemoryLog::default(),
+        };
+        let store = MemoryStore::default();
+        let pages = v1_pages(&h, &store, "delimiter=/&max-keys=2");
+        let prefixes: Vec<Vec<String>> = pages.iter().map(|p| p.prefixes.clone()).collect();
+        assert_eq!(prefixes, [vec!["p1/", "p2/"], vec!["p3/"]]);
+        let first = listing_of(&h.get(&store, "/demo?list-type=2&delimiter=/&max-keys=2"));
+        let token = first.next_token.expect("truncated");
+        let rest = listing_of(&h.get(
+            &store,
+            &format!("/demo?list-type=2&delimiter=/&max-keys=2&continuation-token={token}"),
+        ));
+        assert_eq!(rest.prefixes, ["p3/"]);
+        assert!(!rest.truncated);
+    }
+
+    #[test]
+    fn public_listings_are_cacheable_unless_they_carry_a_callers_token() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&["demo/a/1", "demo/a/2"]);
+        let whole = h.get(&store, "/demo?list-type=2&prefix=a/");
+        assert_eq!(whole.headers()["cache-control"], "public, max-age=60");
+        let v1 = h.get(&store, "/demo?prefix=a/&max-keys=1");
+        assert_eq!(v1.headers()["cache-control"], "public, max-age=60");
+        let paged = h.get(&store, "/demo?list-type=2&prefix=a/&max-keys=1");
+        assert_eq!(paged.headers()["cache-control"], "private, no-store");
+    }
+
+    #[test]
+    fn a_backend_refusing_the_listings_parameters_is_the_callers_error() {
+        let err = store_error(StoreError::BadParameters {
+            code: "InvalidArgument",
+        });
+        assert_eq!(err.code, S3Code::InvalidArgument);
+        assert_eq!(err.retry_after, None);
+    }
 }

@@ -225,3 +225,67 @@ pub enum AccessError {
     #[error("{reason}")]
     Unavailable { reason: String },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: serde_json::Value) -> BackendSpec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn an_upstream_r2_prefix_must_lie_within_the_products_own() {
+        let check = |json: serde_json::Value| spec(json).check_upstream("demo", "pub");
+        assert_eq!(check(serde_json::json!({"type": "r2"})), Ok(()));
+        assert_eq!(check(serde_json::json!({"type": "r2", "prefix": "demo/pub/"})), Ok(()));
+        assert_eq!(
+            check(serde_json::json!({"type": "r2", "prefix": "demo/pub/v2/"})),
+            Ok(())
+        );
+        for outside in ["", "demo/", "demo/pub-restricted/", "demo/other/", "other/pub/"] {
+            assert_eq!(
+                check(serde_json::json!({"type": "r2", "prefix": outside})),
+                Err(PrefixError::OutsideProductNamespace),
+                "{outside}"
+            );
+        }
+        assert_eq!(
+            check(serde_json::json!({"type": "r2", "prefix": "demo/pub/x"})),
+            Err(PrefixError::NoTrailingSlash)
+        );
+    }
+
+    #[test]
+    fn an_upstream_s3_prefix_needs_only_its_trailing_slash() {
+        let s3 = |prefix: &str| {
+            spec(serde_json::json!({"type": "s3", "endpoint": "https://s3.example", "bucket": "b", "prefix": prefix}))
+        };
+        assert_eq!(s3("").check_upstream("demo", "pub"), Ok(()));
+        assert_eq!(s3("anything/").check_upstream("demo", "pub"), Ok(()));
+        assert_eq!(
+            s3("pub").check_upstream("demo", "pub"),
+            Err(PrefixError::NoTrailingSlash)
+        );
+    }
+
+    #[test]
+    fn the_default_r2_prefix_is_the_account_and_product_and_round_trips() {
+        let r2 = spec(serde_json::json!({"type": "r2"}));
+        assert_eq!(r2.prefix("demo", "pub"), "demo/pub/");
+        // Cached answers keep "no prefix" as such.
+        assert_eq!(serde_json::to_value(&r2).unwrap(), serde_json::json!({"type": "r2"}));
+        let explicit = spec(serde_json::json!({"type": "r2", "prefix": ""}));
+        assert_eq!(explicit.prefix("demo", "pub"), "");
+    }
+
+    #[test]
+    fn stores_compare_endpoints_case_insensitively_and_buckets_exactly() {
+        let s3 = |endpoint: &str, bucket: &str| {
+            spec(serde_json::json!({"type": "s3", "endpoint": endpoint, "bucket": bucket})).store_id()
+        };
+        assert_eq!(s3("https://S3.example", "b"), s3("https://s3.example/", "b"));
+        assert_ne!(s3("https://s3.example", "b"), s3("https://s3.example", "B"));
+        assert_ne!(s3("https://s3.example", "b"), StoreId::R2);
+    }
+}

@@ -3,6 +3,9 @@ IdP) and boto3 S3 clients, signed or unsigned, pointed at a worker."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import boto3
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -38,3 +41,14 @@ def code(e: ClientError) -> str:
 
 def status(e: ClientError) -> int:
     return e.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def aws_cli(tmp_path, creds: dict | None = None) -> tuple[list[str], dict]:
+    """The AWS CLI (from the venv) and an environment with nothing but `creds` in it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    if creds:
+        env.update(AWS_ACCESS_KEY_ID=creds["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=creds["aws_secret_access_key"],
+                   AWS_SESSION_TOKEN=creds["aws_session_token"])
+    return [sys.executable, "-m", "awscli"], env

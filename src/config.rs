@@ -10,7 +10,7 @@ use crate::secret::{DerivedKeys, SecretString};
 use crate::sts::seal::SessionKeys;
 use crate::sts::verify::{TrustPolicy, TrustedIssuer};
 use crate::sts::StsConfig;
-use crate::upstream::catalogue::Catalogue;
+use crate::upstream::catalogue::{Catalogue, CatalogueError};
 use crate::upstream::client::UpstreamConfig;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
@@ -38,9 +38,9 @@ pub enum ConfigError {
         setting: &'static str,
         reason: &'static str,
     },
-    /// The catalogue's own checks; the reason names accounts and products, never secrets.
-    #[error("CATALOGUE {reason}")]
-    Catalogue { reason: String },
+    /// `CATALOGUE` refused: names the products at fault, never a value.
+    #[error("CATALOGUE: {reason}")]
+    Catalogue { reason: CatalogueError },
 }
 
 /// The OpenID provider's settings.
@@ -506,6 +506,18 @@ pub(crate) mod tests {
                 })
             ));
         }
+    }
+
+    #[test]
+    fn overlapping_catalogue_products_are_a_configuration_error_naming_both() {
+        let json = r#"{"accounts": {"demo": {"products": {
+            "pub": {"visibility": "public", "backend": {"type": "r2", "prefix": "MARKER/"}},
+            "all": {"visibility": "restricted", "backend": {"type": "r2", "prefix": ""}}}}}}"#;
+        let c = Config::from_settings(&MapSettings::default().with("CATALOGUE", json));
+        let text = c.catalogue.unwrap_err().to_string();
+        assert!(text.starts_with("CATALOGUE: "), "{text}");
+        assert!(text.contains("demo/pub") && text.contains("demo/all"), "{text}");
+        assert!(!text.contains("MARKER"), "{text}");
     }
 
     #[test]

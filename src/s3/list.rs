@@ -12,14 +12,8 @@
 //! every byte outside `A-Z a-z 0-9 - _ . ~ /` becomes `%XX`. `+` is always encoded, so
 //! botocore's `unquote_plus` gets the key back exactly.
 //!
-//! Continuation tokens are base64url (no padding) of the last key returned. They are not
-//! signed or sealed: a token only moves the cursor within a listing the caller is already
-//! allowed to make, so forging one reveals nothing a `start-after` would not.
+//! Continuation tokens are made and checked in [`crate::s3::list_token`].
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
-use crate::s3::error::{S3Code, S3Error};
 use crate::s3::route::{ListParams, ListV1Params, ListV2Params};
 use crate::sts::response::xml_escape;
 
@@ -36,25 +30,6 @@ pub struct ListEntry {
     /// With its quotes, as in the `ETag` header.
     pub etag: String,
     pub last_modified_secs: u64,
-}
-
-/// The continuation token for a page that ended at `position` (a key, or a backend's cursor).
-pub fn encode_token(position: &str) -> String {
-    URL_SAFE_NO_PAD.encode(position.as_bytes())
-}
-
-/// Where the previous page ended, from a continuation token.
-pub fn decode_token(token: &str) -> Result<String, S3Error> {
-    URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad_token)
-}
-
-/// A continuation token this proxy did not issue.
-pub fn bad_token() -> S3Error {
-    S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
 }
 
 /// Splits entries under `prefix` into contents and `CommonPrefixes`: a key with `delimiter`
@@ -450,26 +425,7 @@ mod tests {
         assert_eq!(contents.len(), 1);
     }
 
-    #[test]
-    fn token_round_trips_and_garbage_is_invalid_argument() {
-        let key = "prod/a b/\u{e9}+/";
-        assert_eq!(decode_token(&encode_token(key)), Ok(key.to_owned()));
-        assert_eq!(decode_token("***").unwrap_err().code, S3Code::InvalidArgument);
-        // base64url of 0xFF, not UTF-8
-        assert_eq!(decode_token("_w").unwrap_err().code, S3Code::InvalidArgument);
-    }
-
     proptest! {
-        #[test]
-        fn tokens_round_trip(key in "\\PC{0,60}") {
-            prop_assert_eq!(decode_token(&encode_token(&key)), Ok(key));
-        }
-
-        #[test]
-        fn decode_token_never_panics(t in "\\PC{0,60}") {
-            let _ = decode_token(&t);
-        }
-
         #[test]
         fn url_encoding_round_trips_through_unquote_plus(key in "\\PC{0,40}") {
             let encoded = url_encode(&key);

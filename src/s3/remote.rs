@@ -8,8 +8,11 @@
 //! - `ListObjectsV2` with `encoding-type=url`, so that any key survives the XML; the backend's
 //!   continuation token is the cursor the S3 read path wraps for its own clients.
 //! - 429 and 503 are throttling, other 5xx and no answer are an outage (both retried by the
-//!   client after a 503); any other 4xx means the product's backend configuration (bucket,
-//!   credentials, region) is wrong, and is logged as such.
+//!   client after a 503); a listing's `400` whose S3 error code blames the parameters
+//!   (`InvalidArgument`, `KeyTooLongError`) is the caller's mistake, passed on as a 400; any
+//!   other 4xx means the product's backend configuration (bucket, credentials, region) is
+//!   wrong, and is logged as such. (A `400` alone proves nothing: S3 answers a wrong
+//!   signing region with `400 AuthorizationHeaderMalformed`.)
 //!
 //! Keys with a `.` or `..` segment cannot be fetched: URL parsers (the Workers `fetch`
 //! among them) remove such segments even when percent-encoded, which would read another key.
@@ -91,6 +94,30 @@ pub fn status_error(status: StatusCode) -> StoreError {
         s if s >= 500 => StoreError::Unavailable,
         s => StoreError::Refused { status: s },
     }
+}
+
+/// S3 error codes of a `400` that blame the request's parameters, not the proxy's
+/// configuration.
+const CALLER_ERROR_CODES: [&str; 2] = ["InvalidArgument", "KeyTooLongError"];
+
+/// What a failed listing's status and S3 error document mean.
+pub fn list_error(status: StatusCode, body: &[u8]) -> StoreError {
+    if status == StatusCode::BAD_REQUEST {
+        let code = std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| roxmltree::Document::parse(text).ok())
+            .and_then(|doc| {
+                let code = doc
+                    .root_element()
+                    .children()
+                    .find(|c| c.is_element() && c.tag_name().name() == "Code")?;
+                CALLER_ERROR_CODES.into_iter().find(|known| code.text() == Some(known))
+            });
+        if let Some(code) = code {
+            return StoreError::BadParameters { code };
+        }
+    }
+    status_error(status)
 }
 
 /// An object's metadata from `HeadObject`/`GetObject` response headers. The size is the
@@ -244,7 +271,7 @@ impl<H: HttpClient> ObjectStore for RemoteStore<'_, H> {
         let res: Response<Vec<u8>> = self.http.fetch(req).await.map_err(|_| StoreError::Unavailable)?;
         match res.status() {
             StatusCode::OK => parse_list(res.body()),
-            s => Err(status_error(s)),
+            s => Err(list_error(s, res.body())),
         }
     }
 }
@@ -327,6 +354,39 @@ mod tests {
         assert_eq!(status_error(StatusCode::TOO_MANY_REQUESTS), StoreError::Throttled);
         assert_eq!(status_error(StatusCode::BAD_GATEWAY), StoreError::Unavailable);
         assert_eq!(status_error(StatusCode::FORBIDDEN), StoreError::Refused { status: 403 });
+    }
+
+    #[test]
+    fn a_listing_refused_for_its_parameters_is_the_callers_error_and_anything_else_the_configs() {
+        let doc = |code: &str| format!("<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>m</Message></Error>");
+        assert_eq!(
+            list_error(StatusCode::BAD_REQUEST, doc("InvalidArgument").as_bytes()),
+            StoreError::BadParameters {
+                code: "InvalidArgument"
+            }
+        );
+        assert_eq!(
+            list_error(StatusCode::BAD_REQUEST, doc("KeyTooLongError").as_bytes()),
+            StoreError::BadParameters {
+                code: "KeyTooLongError"
+            }
+        );
+        // A wrong region is the configuration's fault, and so is a 400 without a document.
+        for (status, body) in [
+            (StatusCode::BAD_REQUEST, doc("AuthorizationHeaderMalformed")),
+            (StatusCode::BAD_REQUEST, String::new()),
+            (
+                StatusCode::BAD_REQUEST,
+                "<Error><Code>InvalidArgumentX</Code></Error>".into(),
+            ),
+            (StatusCode::FORBIDDEN, doc("InvalidArgument")),
+        ] {
+            assert!(
+                matches!(list_error(status, body.as_bytes()), StoreError::Refused { .. }),
+                "{status} {body}"
+            );
+        }
+        assert_eq!(list_error(StatusCode::SERVICE_UNAVAILABLE, b""), StoreError::Throttled);
     }
 
     /// Shaped like the answers of AWS S3 and moto 5 (which encodes a space as `%20`, AWS as `+`).

@@ -11,11 +11,13 @@ use crate::policy::Action;
 use crate::s3::auth::{self, Principal};
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::list::{self, ListEntry};
+use crate::s3::list_token::{self, Binding, CallerTag, Position};
 use crate::s3::object::{self, Conditional, ObjectMeta};
 use crate::s3::remote::RemoteStore;
-use crate::s3::route::{self, ListParams, ObjectTarget, S3Request};
+use crate::s3::route::{self, ListParams, ObjectTarget, S3Request, MAX_KEYS};
 use crate::s3::sign::BackendCredentials;
 use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::secret::MacKey;
 use crate::sts::credentials::request_id;
 use crate::sts::seal::SessionKeys;
 use crate::upstream::catalogue::Catalogue;
@@ -31,6 +33,8 @@ pub struct S3Service<'c> {
     /// When set, asked instead of the catalogue.
     pub upstream: Option<UpstreamClient>,
     pub session_keys: Option<&'c SessionKeys>,
+    /// MACs listing continuation tokens ([`list_token::key`]).
+    pub list_key: MacKey,
 }
 
 /// What the router should do with a path.
@@ -47,6 +51,12 @@ fn store_error(e: StoreError) -> S3Error {
             return S3Error::new(
                 S3Code::InvalidArgument,
                 "keys with a '.' or '..' segment cannot be read from this product's backend",
+            )
+        }
+        StoreError::BadParameters { .. } => {
+            return S3Error::new(
+                S3Code::InvalidArgument,
+                "the product's storage backend refused this request's parameters",
             )
         }
         StoreError::Throttled => (S3Code::SlowDown, "Please reduce your request rate.".to_owned(), 1),
@@ -204,6 +214,7 @@ impl<'c> S3Service<'c> {
     ) -> Result<Response<Body>, S3Error> {
         let principal = auth::authenticate(req, self.session_keys, io.clock.now_secs())?;
         let caller = principal.caller();
+        let caller_tag = list_token::caller_tag(&principal);
         let catalogue = &Lookup {
             service: self,
             principal: &principal,
@@ -226,46 +237,48 @@ impl<'c> S3Service<'c> {
                 Ok(xml(list::location_xml(None)))
             }
             S3Request::ListObjectsV2 { account, params } => {
+                let binding = binding(&caller_tag, &account, &params.common);
                 let page = self
                     .list(
-                        &account,
+                        &binding,
                         &params.common,
                         params.start_after.as_deref(),
                         params.continuation_token.as_deref(),
-                        true,
-                        catalogue,
-                        io,
-                    )
-                    .await?;
-                Ok(xml(list::list_v2_xml(
-                    &account,
-                    &params,
-                    &page.entries,
-                    &page.prefixes,
-                    page.next_token.as_deref(),
-                )))
-            }
-            S3Request::ListObjectsV1 { account, params } => {
-                let page = self
-                    .list(
-                        &account,
-                        &params.common,
-                        params.marker.as_deref(),
-                        None,
                         false,
                         catalogue,
                         io,
                     )
                     .await?;
-                let next_marker = page.next_token.as_ref().and(page.entries.last().map(|e| e.key.clone()));
-                Ok(xml(list::list_v1_xml(
+                let next_token = page
+                    .next
+                    .as_ref()
+                    .map(|p| list_token::encode(&self.list_key, &binding, p));
+                let body = list::list_v2_xml(&account, &params, &page.entries, &page.prefixes, next_token.as_deref());
+                // A token is the caller's own: no cache may hand the page to another.
+                Ok(listing(body, page.restricted || next_token.is_some()))
+            }
+            S3Request::ListObjectsV1 { account, params } => {
+                let page = self
+                    .list(
+                        &binding(&caller_tag, &account, &params.common),
+                        &params.common,
+                        params.marker.as_deref(),
+                        None,
+                        true,
+                        catalogue,
+                        io,
+                    )
+                    .await?;
+                let next_marker = page.truncated.then(|| page.last_name()).flatten();
+                let body = list::list_v1_xml(
                     &account,
                     &params,
                     &page.entries,
                     &page.prefixes,
-                    page.next_token.is_some(),
-                    next_marker.as_deref(),
-                )))
+                    page.truncated,
+                    next_marker,
+                );
+                Ok(listing(body, page.restricted))
             }
             S3Request::Service | S3Request::Reserved | S3Request::Preflight => Err(denied()),
         }
@@ -279,16 +292,13 @@ impl<'c> S3Service<'c> {
         io: &Io<'_, H, R>,
         head: bool,
     ) -> Result<Response<Body>, S3Error> {
-        let access = catalogue
-            .product(&t.account, &t.product)
-            .await
-            .map_err(|e| access_error(e, true))?;
+        let access = self.product_access(&t.account, &t.product, true, catalogue, io).await?;
         if !access.permissions.read {
             return Err(denied());
         }
         let no_such_key = || S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.");
         let rest = t.rest.as_deref().filter(|r| !r.is_empty()).ok_or_else(no_such_key)?;
-        let key = format!("{}{rest}", access.backend.prefix());
+        let key = format!("{}{rest}", access.backend.prefix(&t.account, &t.product));
         let store = &product_store(&access.backend, io)?;
         let headers = req.headers();
         let conditional = headers.contains_key(header::IF_MATCH)
@@ -315,7 +325,7 @@ impl<'c> S3Service<'c> {
                     let mut r = Response::new(Body::Empty);
                     *r.status_mut() = StatusCode::NOT_MODIFIED;
                     *r.headers_mut() = object::not_modified_headers(&meta);
-                    return Ok(with_cache_control(r, &access));
+                    return Ok(with_cache_control(r, access.visibility));
                 }
                 Conditional::PreconditionFailed => {
                     return Err(S3Error::new(
@@ -354,21 +364,55 @@ impl<'c> S3Service<'c> {
             *r.headers_mut() = object::response_headers(&meta_of(&stored), None);
             r
         };
-        res = with_cache_control(res, &access);
+        res = with_cache_control(res, access.visibility);
         Ok(res)
     }
 
+    /// What the caller may do with a product, its backend checked: an upstream API answer
+    /// whose prefix breaks the rules (see [`crate::upstream::BackendSpec::check_upstream`]) is
+    /// logged and answered with a 503, never used. (The catalogue's are checked when parsed.)
+    async fn product_access<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
+        &self,
+        account: &str,
+        product: &str,
+        object: bool,
+        catalogue: &Lookup<'_, H, R, S>,
+        io: &Io<'_, H, R>,
+    ) -> Result<ProductAccess, S3Error> {
+        let access = catalogue
+            .product(account, product)
+            .await
+            .map_err(|e| access_error(e, object))?;
+        if self.upstream.is_some() {
+            if let Err(e) = access.backend.check_upstream(account, product) {
+                io.log.log(&serde_json::json!({
+                    "level": "error", "msg": "upstream answer refused", "reason": e.to_string(),
+                    "account": account, "product": product,
+                }));
+                let reason = "the upstream API answered with an unusable backend".to_owned();
+                return Err(access_error(AccessError::Unavailable { reason }, object));
+            }
+        }
+        Ok(access)
+    }
+
+    /// One page of a listing. `start_after` is v2's `start-after` or v1's `marker`; `v1`:
+    /// the client pages on by `NextMarker`, so the page may end anywhere.
     #[allow(clippy::too_many_arguments)]
     async fn list<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
-        account: &str,
+        binding: &Binding<'_>,
         params: &ListParams,
         start_after: Option<&str>,
         token: Option<&str>,
-        v2: bool,
+        v1: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
+        let position = token
+            .map(|t| list_token::decode(&self.list_key, binding, t))
+            .transpose()?;
+        let account = binding.account;
         let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
             let mut products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
             // Past the request's own s3:prefix check, a product shows (and is paged) only if
@@ -381,19 +425,9 @@ impl<'c> S3Service<'c> {
                     .is_ok()
             });
             return match params.delimiter.as_deref() {
-                // The account level: its products, as common prefixes.
-                Some("/") => Ok(Page {
-                    entries: Vec::new(),
-                    prefixes: listable(&products, &params.prefix)
-                        .into_iter()
-                        .map(|p| format!("{p}/"))
-                        .filter(|p| start_after.is_none_or(|s| p.as_str() > s))
-                        .take(usize::from(params.max_keys))
-                        .collect(),
-                    next_token: None,
-                }),
+                Some("/") => account_prefixes(&products, params, start_after, position),
                 None => {
-                    self.list_account(account, params, &products, start_after, token, v2, catalogue, io)
+                    self.list_account(account, params, &products, start_after, position, v1, catalogue, io)
                         .await
                 }
                 Some(_) => Err(S3Error::new(
@@ -407,8 +441,17 @@ impl<'c> S3Service<'c> {
         if product.is_empty() || product == "." || product == ".." {
             return Err(access_error(AccessError::NoSuchProduct, false));
         }
-        let cursor = token.map(list::decode_token).transpose()?;
-        let start_after = start_after.and_then(|s| s.strip_prefix(&format!("{product}/")));
+        let cursor = match position {
+            None => None,
+            Some(Position::Cursor { c }) => Some(c),
+            Some(_) => return Err(list_token::bad_token()),
+        };
+        // A start before the product's keys lists them all; one past them, none.
+        let product_start = product_key(product);
+        let start_after = match start_after {
+            Some(s) if s >= product_start.as_str() && !s.starts_with(&product_start) => return Ok(Page::default()),
+            s => s.and_then(|s| s.strip_prefix(&product_start)),
+        };
         let (page, next) = self
             .list_product(
                 account,
@@ -417,12 +460,13 @@ impl<'c> S3Service<'c> {
                 params,
                 start_after,
                 cursor,
+                v1,
                 catalogue,
                 io,
             )
             .await?;
         Ok(Page {
-            next_token: next.as_deref().map(list::encode_token),
+            next: next.map(|c| Position::Cursor { c }),
             ..page
         })
     }
@@ -437,49 +481,76 @@ impl<'c> S3Service<'c> {
         params: &ListParams,
         start_after: Option<&str>,
         cursor: Option<String>,
+        v1: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<(Page, Option<String>), S3Error> {
-        let access = catalogue
-            .product(account, product)
-            .await
-            .map_err(|e| access_error(e, false))?;
+        let access = self.product_access(account, product, false, catalogue, io).await?;
         if !access.permissions.list {
             return Err(denied());
         }
-        let backend_prefix = access.backend.prefix();
+        let backend_prefix = access.backend.prefix(account, product);
         let store = product_store(&access.backend, io)?;
+        // ListObjects: with a delimiter, a marker that is one of the listing's common
+        // prefixes skips everything under it (so v1 pages on from `NextMarker` = the last
+        // common prefix). Backends may return that prefix again: it is dropped, and v1,
+        // which may end a page anywhere, asks for one more so that every page moves on.
+        let skipped = start_after
+            .filter(|s| cursor.is_none() && is_common_prefix(s, rest_prefix, params.delimiter.as_deref()))
+            .map(|s| format!("{product}/{s}"));
+        let extra = u16::from(v1 && skipped.is_some());
         let query = ListQuery {
             prefix: format!("{backend_prefix}{rest_prefix}"),
             delimiter: params.delimiter.clone(),
             start_after: start_after.map(|s| format!("{backend_prefix}{s}")),
             cursor,
-            limit: u32::from(params.max_keys.max(1)),
+            limit: u32::from((params.max_keys + extra).clamp(1, MAX_KEYS)),
         };
-        let page = if params.max_keys == 0 {
+        let listed = if params.max_keys == 0 {
             Default::default()
         } else {
             store.list(&query).await.map_err(store_error)?
         };
-        let to_s3 = |k: &str| format!("{product}/{}", k.strip_prefix(backend_prefix).unwrap_or(k));
-        let next = if page.truncated { page.cursor } else { None };
-        Ok((
-            Page {
-                entries: page
-                    .objects
-                    .iter()
-                    .map(|o| ListEntry {
-                        key: to_s3(&o.key),
-                        size: o.size,
-                        etag: o.etag.clone(),
-                        last_modified_secs: o.last_modified_secs,
-                    })
-                    .collect(),
-                prefixes: page.common_prefixes.iter().map(|p| to_s3(p)).collect(),
-                next_token: None,
-            },
-            next,
-        ))
+        // Never a key outside the product's prefix, whatever the backend returns.
+        let to_s3 = |k: &str| {
+            k.strip_prefix(backend_prefix.as_str())
+                .map(|rest| format!("{product}/{rest}"))
+        };
+        let entries: Vec<ListEntry> = listed
+            .objects
+            .iter()
+            .filter_map(|o| {
+                Some(ListEntry {
+                    key: to_s3(&o.key)?,
+                    size: o.size,
+                    etag: o.etag.clone(),
+                    last_modified_secs: o.last_modified_secs,
+                })
+            })
+            .collect();
+        let mut prefixes: Vec<String> = listed.common_prefixes.iter().filter_map(|p| to_s3(p)).collect();
+        let outside = listed.objects.len() + listed.common_prefixes.len() - entries.len() - prefixes.len();
+        if outside > 0 {
+            io.log.log(&serde_json::json!({
+                "level": "error", "msg": "listing entries outside the product's prefix dropped",
+                "count": outside, "account": account, "product": product,
+            }));
+        }
+        if let Some(skip) = &skipped {
+            prefixes.retain(|p| p != skip);
+        }
+        let mut page = Page {
+            entries,
+            prefixes,
+            truncated: listed.truncated,
+            next: None,
+            restricted: access.visibility == Visibility::Restricted,
+        };
+        if v1 && page.trim(usize::from(params.max_keys)) {
+            page.truncated = true;
+        }
+        let next = if listed.truncated { listed.cursor } else { None };
+        Ok((page, next))
     }
 
     /// A listing of a whole account without a delimiter (`aws s3 ls --recursive`, rclone):
@@ -495,8 +566,8 @@ impl<'c> S3Service<'c> {
         params: &ListParams,
         products: &[ProductSummary],
         start_after: Option<&str>,
-        token: Option<&str>,
-        v2: bool,
+        position: Option<Position>,
+        v1: bool,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<Page, S3Error> {
@@ -504,13 +575,14 @@ impl<'c> S3Service<'c> {
         const MAX_BACKEND_CALLS: usize = 25;
         let names = listable(products, &params.prefix);
         // Where to begin: the token's product and cursor, else just after `start_after`.
-        let (mut i, mut cursor, mut within) = match token.map(decode_account_token).transpose()? {
-            Some(AccountToken { p, c }) => {
+        let (mut i, mut cursor, mut within) = match position {
+            Some(Position::Product { p, c }) => {
                 let i = names.iter().position(|n| product_key(n) >= product_key(&p));
                 // The cursor belongs to its product only (which may have gone meanwhile).
                 let c = c.filter(|_| i.is_some_and(|i| names[i] == p));
                 (i, c, None)
             }
+            Some(_) => return Err(list_token::bad_token()),
             None => match start_after {
                 None => (Some(0), None, None),
                 Some(s) => {
@@ -537,6 +609,7 @@ impl<'c> S3Service<'c> {
                     params,
                     within.take().as_deref(),
                     cursor.take(),
+                    v1,
                     catalogue,
                     io,
                 )
@@ -544,11 +617,21 @@ impl<'c> S3Service<'c> {
             calls += 1;
             let at = i.unwrap_or_default();
             if !page.entries.is_empty() || !page.prefixes.is_empty() {
-                let next_token = match next {
-                    Some(c) => Some(encode_account_token(name, Some(c))),
-                    None => names.get(at + 1).map(|n| encode_account_token(n, None)),
+                let next = match next {
+                    Some(c) => Some(Position::Product {
+                        p: (*name).to_owned(),
+                        c: Some(c),
+                    }),
+                    None => names.get(at + 1).map(|n| Position::Product {
+                        p: (*n).to_owned(),
+                        c: None,
+                    }),
                 };
-                return Ok(Page { next_token, ..page });
+                return Ok(Page {
+                    truncated: next.is_some(),
+                    next,
+                    ..page
+                });
             }
             // An empty page: the same product's next one, else the next product.
             match next {
@@ -559,9 +642,13 @@ impl<'c> S3Service<'c> {
                 break;
             };
             if calls >= MAX_BACKEND_CALLS {
-                if v2 {
+                if !v1 {
                     return Ok(Page {
-                        next_token: Some(encode_account_token(resume, cursor)),
+                        truncated: true,
+                        next: Some(Position::Product {
+                            p: (*resume).to_owned(),
+                            c: cursor,
+                        }),
                         ..Page::default()
                     });
                 }
@@ -575,6 +662,63 @@ impl<'c> S3Service<'c> {
         }
         Ok(Page::default())
     }
+}
+
+/// The listing a continuation token belongs to.
+fn binding<'a>(caller: &'a CallerTag, account: &'a str, params: &'a ListParams) -> Binding<'a> {
+    Binding {
+        caller,
+        account,
+        prefix: &params.prefix,
+        delimiter: params.delimiter.as_deref(),
+    }
+}
+
+/// Is `name` one of the common prefixes of a listing of `prefix` by `delimiter` (the
+/// listing's prefix, then up to and including the first delimiter after it)?
+fn is_common_prefix(name: &str, prefix: &str, delimiter: Option<&str>) -> bool {
+    let Some(d) = delimiter.filter(|d| !d.is_empty()) else {
+        return false;
+    };
+    name.strip_prefix(prefix)
+        .is_some_and(|after| after.find(d).is_some_and(|i| i + d.len() == after.len()))
+}
+
+/// The account level with delimiter `/`: the products the caller may list, as common
+/// prefixes, after `start_after` (a marker or start-after) or the token's position.
+fn account_prefixes(
+    products: &[ProductSummary],
+    params: &ListParams,
+    start_after: Option<&str>,
+    position: Option<Position>,
+) -> Result<Page, S3Error> {
+    let after = match position {
+        None => start_after.map(str::to_owned),
+        Some(Position::AfterPrefix { a }) => Some(a),
+        Some(_) => return Err(list_token::bad_token()),
+    };
+    if params.max_keys == 0 {
+        return Ok(Page::default());
+    }
+    let mut rest = listable(products, &params.prefix)
+        .into_iter()
+        .map(product_key)
+        .filter(|p| after.as_deref().is_none_or(|s| p.as_str() > s));
+    let prefixes: Vec<String> = rest.by_ref().take(usize::from(params.max_keys)).collect();
+    let truncated = rest.next().is_some();
+    let restricted = products
+        .iter()
+        .any(|p| p.visibility == Visibility::Restricted && prefixes.contains(&product_key(&p.name)));
+    Ok(Page {
+        next: prefixes
+            .last()
+            .filter(|_| truncated)
+            .map(|a| Position::AfterPrefix { a: a.clone() }),
+        entries: Vec::new(),
+        prefixes,
+        truncated,
+        restricted,
+    })
 }
 
 /// How a product's keys begin: products are ordered as their keys are (`a/` after `a-b/`).
@@ -592,26 +736,6 @@ fn listable<'p>(products: &'p [ProductSummary], prefix: &str) -> Vec<&'p str> {
     names.sort_unstable_by_key(|n| product_key(n));
     names.dedup();
     names
-}
-
-/// An account listing's continuation token: the product to go on with and the backend's
-/// cursor in it (none: from its start), as base64url JSON.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct AccountToken {
-    p: String,
-    c: Option<String>,
-}
-
-fn encode_account_token(product: &str, cursor: Option<String>) -> String {
-    let token = AccountToken {
-        p: product.to_owned(),
-        c: cursor,
-    };
-    list::encode_token(&serde_json::to_string(&token).unwrap_or_default())
-}
-
-fn decode_account_token(token: &str) -> Result<AccountToken, S3Error> {
-    serde_json::from_str(&list::decode_token(token)?).map_err(|_| list::bad_token())
 }
 
 /// Product look-ups for one request: the upstream API when configured, else the catalogue.
@@ -680,22 +804,409 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
 struct Page {
     entries: Vec<ListEntry>,
     prefixes: Vec<String>,
-    next_token: Option<String>,
+    /// More follow (`IsTruncated`).
+    truncated: bool,
+    /// Where ListObjectsV2's next page begins: set whenever `truncated` is, except on
+    /// ListObjects v1 pages, which go on from their last name.
+    next: Option<Position>,
+    /// A restricted product's names are on it.
+    restricted: bool,
+}
+
+impl Page {
+    /// The last key or common prefix, whichever sorts last: ListObjects v1's `NextMarker`.
+    fn last_name(&self) -> Option<&str> {
+        let key = self.entries.last().map(|e| e.key.as_str());
+        key.max(self.prefixes.last().map(String::as_str))
+    }
+
+    /// Drops the last names (in key order) past `max`; whether any were.
+    fn trim(&mut self, max: usize) -> bool {
+        let mut trimmed = false;
+        while self.entries.len() + self.prefixes.len() > max {
+            let key_is_last = self.entries.last().map(|e| e.key.as_str()) > self.prefixes.last().map(String::as_str);
+            if key_is_last {
+                self.entries.pop();
+            } else {
+                self.prefixes.pop();
+            }
+            trimmed = true;
+        }
+        trimmed
+    }
 }
 
 fn xml(body: String) -> Response<Body> {
     web::with_body(StatusCode::OK, "application/xml", body.into_bytes())
 }
 
+/// A listing document, cached as the objects it names are (`private` for restricted ones).
+fn listing(body: String, private: bool) -> Response<Body> {
+    let visibility = if private {
+        Visibility::Restricted
+    } else {
+        Visibility::Public
+    };
+    with_cache_control(xml(body), visibility)
+}
+
 /// Restricted products are never stored in a shared cache.
-fn with_cache_control(mut r: Response<Body>, access: &ProductAccess) -> Response<Body> {
-    let value = match access.visibility {
+fn with_cache_control(mut r: Response<Body>, visibility: Visibility) -> Response<Body> {
+    let value = match visibility {
         Visibility::Restricted => "private, no-store",
         Visibility::Public => "public, max-age=60",
     };
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::signer::RsaSigner;
+    use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
+    use futures_util::FutureExt;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    /// An R2-like store: keys in order, roll-up at the delimiter (a common prefix counts once
+    /// towards the limit), `start_after` exclusive, a cursor that goes on after the last name.
+    #[derive(Default)]
+    struct MemoryStore {
+        keys: BTreeSet<String>,
+        /// Listed whatever was asked, as a misbehaving backend might.
+        rogue: Vec<String>,
+        queries: RefCell<Vec<ListQuery>>,
+    }
+
+    impl MemoryStore {
+        fn with(keys: &[&str]) -> Self {
+            Self {
+                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+                ..Self::default()
+            }
+        }
+    }
+
+    fn stored(key: &str) -> StoredObject {
+        StoredObject {
+            key: key.to_owned(),
+            size: key.len() as u64,
+            etag: "\"e\"".into(),
+            last_modified_secs: 1_700_000_000,
+            content_type: None,
+            content_encoding: None,
+        }
+    }
+
+    impl ObjectStore for MemoryStore {
+        async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+            Ok(self.keys.contains(key).then(|| stored(key)))
+        }
+        async fn get(
+            &self,
+            key: &str,
+            _range: Option<(u64, u64)>,
+        ) -> Result<Option<(StoredObject, web::StreamBody)>, StoreError> {
+            Ok(self
+                .keys
+                .contains(key)
+                .then(|| (stored(key), web::StreamBody(Box::new(key.as_bytes().to_vec())))))
+        }
+        async fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+            self.queries.borrow_mut().push(q.clone());
+            let after = q.cursor.as_deref().or(q.start_after.as_deref());
+            let mut page = ListPage::default();
+            let mut last = None;
+            for k in self
+                .keys
+                .iter()
+                .filter(|k| k.starts_with(&q.prefix) && after.is_none_or(|a| k.as_str() > a))
+            {
+                let rolled = q
+                    .delimiter
+                    .as_deref()
+                    .and_then(|d| k[q.prefix.len()..].find(d).map(|i| &k[..q.prefix.len() + i + d.len()]));
+                if rolled.is_some() && page.common_prefixes.last().map(String::as_str) == rolled {
+                    continue;
+                }
+                if page.objects.len() + page.common_prefixes.len() == q.limit as usize {
+                    page.truncated = true;
+                    break;
+                }
+                match rolled {
+                    Some(p) => {
+                        page.common_prefixes.push(p.to_owned());
+                        last = Some(format!("{p}\u{10FFFF}"));
+                    }
+                    None => {
+                        page.objects.push(stored(k));
+                        last = Some(k.clone());
+                    }
+                }
+            }
+            page.cursor = last.filter(|_| page.truncated);
+            page.objects.extend(self.rogue.iter().map(|k| stored(k)));
+            Ok(page)
+        }
+    }
+
+    const CATALOGUE: &str = r#"{"accounts": {"demo": {"products": {
+        "a": {"visibility": "public", "backend": {"type": "r2"}},
+        "b": {"visibility": "public", "backend": {"type": "r2"}}}}}}"#;
+
+    struct Harness {
+        catalogue: Catalogue,
+        log: MemoryLog,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Self {
+                catalogue: Catalogue::parse(CATALOGUE, &[]).unwrap(),
+                log: MemoryLog::default(),
+            }
+        }
+
+        fn get(&self, store: &MemoryStore, uri: &str) -> Response<Body> {
+            let service = S3Service {
+                catalogue: Some(&self.catalogue),
+                catalogue_misconfigured: false,
+                upstream: None,
+                session_keys: None,
+                list_key: list_token::key(None),
+            };
+            let (clock, random) = (FixedClock::at_secs(1_800_000_000), CountingRandom::default());
+            let io = Io::new(&clock, &random, &NoHttp, &self.log).with_store(store);
+            let req = Request::get(uri).body(Vec::new()).unwrap();
+            match service
+                .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
+                .now_or_never()
+                .unwrap()
+            {
+                Dispatch::Answered(res) => res,
+                Dispatch::NotS3 => panic!("{uri} is S3"),
+            }
+        }
+    }
+
+    /// The parts of a listing document the tests look at.
+    #[derive(Debug, Default)]
+    struct Listing {
+        keys: Vec<String>,
+        prefixes: Vec<String>,
+        truncated: bool,
+        next_marker: Option<String>,
+        next_token: Option<String>,
+    }
+
+    fn listing_of(res: &Response<Body>) -> Listing {
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{:?}",
+            String::from_utf8_lossy(res.body().as_bytes())
+        );
+        let text = std::str::from_utf8(res.body().as_bytes()).unwrap();
+        let doc = roxmltree::Document::parse(text).unwrap();
+        let texts = |path: &[&str]| -> Vec<String> {
+            doc.descendants()
+                .filter(|n| {
+                    n.tag_name().name() == path[path.len() - 1]
+                        && (path.len() == 1 || n.parent_element().map(|p| p.tag_name().name()) == Some(path[0]))
+                })
+                .map(|n| n.text().unwrap_or("").to_owned())
+                .collect()
+        };
+        Listing {
+            keys: texts(&["Contents", "Key"]),
+            prefixes: texts(&["CommonPrefixes", "Prefix"]),
+            truncated: texts(&["IsTruncated"]) == ["true"],
+            next_marker: texts(&["NextMarker"]).pop(),
+            next_token: texts(&["NextContinuationToken"]).pop(),
+        }
+    }
+
+    fn code_of(res: &Response<Body>) -> String {
+        let text = String::from_utf8_lossy(res.body().as_bytes()).into_owned();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let code = doc.descendants().find(|n| n.has_tag_name("Code")).unwrap();
+        code.text().unwrap().to_owned()
+    }
+
+    #[test]
+    fn an_r2_product_without_a_prefix_cannot_read_another_products_keys() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&["demo/a/mine.txt", "demo/b/secret.txt"]);
+        assert_eq!(h.get(&store, "/demo/a/mine.txt").status(), StatusCode::OK);
+        let res = h.get(&store, "/demo/a/demo/b/secret.txt");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(code_of(&res), "NoSuchKey");
+        let listed = listing_of(&h.get(&store, "/demo?list-type=2&prefix=a/"));
+        assert_eq!(listed.keys, ["a/mine.txt"]);
+    }
+
+    #[test]
+    fn a_listing_never_shows_keys_outside_the_products_prefix() {
+        let h = Harness::new();
+        let mut store = MemoryStore::with(&["demo/a/mine.txt"]);
+        store.rogue = vec!["demo/b/secret.txt".into(), "elsewhere".into()];
+        let listed = listing_of(&h.get(&store, "/demo?list-type=2&prefix=a/"));
+        assert_eq!(listed.keys, ["a/mine.txt"]);
+        let logged = h.log.0.borrow();
+        let line = logged
+            .iter()
+            .find(|l| l["msg"] == "listing entries outside the product's prefix dropped")
+            .expect("logged");
+        assert_eq!(line["count"], 2);
+        assert!(!line.to_string().contains("secret"), "{line}");
+    }
+
+    /// Follows a v1 listing by `NextMarker` to its end: every page's names.
+    fn v1_pages(h: &Harness, store: &MemoryStore, query: &str) -> Vec<Listing> {
+        let mut pages = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let uri = match &marker {
+                None => format!("/demo?{query}"),
+                Some(m) => format!("/demo?{query}&marker={}", list::url_encode(m)),
+            };
+            let page = listing_of(&h.get(store, &uri));
+            let (truncated, next) = (page.truncated, page.next_marker.clone());
+            pages.push(page);
+            if !truncated {
+                return pages;
+            }
+            assert!(
+                next.is_some(),
+                "a truncated page without NextMarker: {:?}",
+                pages.last()
+            );
+            assert!(pages.len() < 50, "no progress");
+            marker = next;
+        }
+    }
+
+    #[test]
+    fn v1_pages_of_common_prefixes_carry_next_marker_and_never_repeat_a_prefix() {
+        let h = Harness::new();
+        let keys: Vec<String> = (0..5)
+            .flat_map(|d| [format!("demo/a/dir{d}/x"), format!("demo/a/dir{d}/y")])
+            .collect();
+        let store = MemoryStore::with(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+        for max_keys in [1, 2, 3] {
+            let pages = v1_pages(&h, &store, &format!("prefix=a/&delimiter=/&max-keys={max_keys}"));
+            let prefixes: Vec<String> = pages.iter().flat_map(|p| p.prefixes.clone()).collect();
+            let want: Vec<String> = (0..5).map(|d| format!("a/dir{d}/")).collect();
+            assert_eq!(prefixes, want, "max-keys={max_keys}");
+            assert!(pages.iter().all(|p| p.keys.is_empty()));
+            for p in &pages {
+                assert!(p.prefixes.len() <= max_keys, "{p:?}");
+                if p.truncated {
+                    assert_eq!(p.next_marker.as_ref(), p.prefixes.last());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn v1_next_marker_is_the_last_key_or_prefix_whichever_sorts_last() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&[
+            "demo/a/k1",
+            "demo/a/m/x",
+            "demo/a/m/y",
+            "demo/a/n",
+            "demo/a/o/z",
+            "demo/a/p",
+        ]);
+        let pages = v1_pages(&h, &store, "prefix=a/&delimiter=/&max-keys=2");
+        let names: Vec<Vec<String>> = pages
+            .iter()
+            .map(|p| {
+                let mut all = [p.keys.clone(), p.prefixes.clone()].concat();
+                all.sort();
+                all
+            })
+            .collect();
+        assert_eq!(names, [vec!["a/k1", "a/m/"], vec!["a/n", "a/o/"], vec!["a/p"]]);
+        assert_eq!(pages[0].next_marker.as_deref(), Some("a/m/"));
+        assert_eq!(pages[1].next_marker.as_deref(), Some("a/o/"));
+    }
+
+    #[test]
+    fn v2_tokens_continue_their_own_listing_only() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&["demo/a/1", "demo/a/2", "demo/a/3", "demo/b/1", "demo/b/2"]);
+        let first = listing_of(&h.get(&store, "/demo?list-type=2&prefix=a/&max-keys=2"));
+        let token = first.next_token.expect("truncated");
+        let next = listing_of(&h.get(
+            &store,
+            &format!("/demo?list-type=2&prefix=a/&max-keys=2&continuation-token={token}"),
+        ));
+        assert_eq!(next.keys, ["a/3"]);
+        // Another product, another listing of the same product, garbage, a backend's cursor.
+        let backend_cursor = "1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D";
+        for query in [
+            format!("prefix=b/&continuation-token={token}"),
+            format!("prefix=a/&delimiter=/&continuation-token={token}"),
+            format!("continuation-token={token}"),
+            format!("prefix=a/&continuation-token={backend_cursor}"),
+            "prefix=a/&continuation-token=***".to_owned(),
+        ] {
+            let res = h.get(&store, &format!("/demo?list-type=2&{query}"));
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");
+            assert_eq!(code_of(&res), "InvalidArgument", "{query}");
+        }
+        // None of them reached the backend.
+        assert_eq!(store.queries.borrow().len(), 2);
+    }
+
+    #[test]
+    fn account_listings_of_more_products_than_max_keys_page_on() {
+        let json = r#"{"accounts": {"demo": {"products": {
+            "p1": {"visibility": "public", "backend": {"type": "r2"}},
+            "p2": {"visibility": "public", "backend": {"type": "r2"}},
+            "p3": {"visibility": "public", "backend": {"type": "r2"}}}}}}"#;
+        let h = Harness {
+            catalogue: Catalogue::parse(json, &[]).unwrap(),
+            log: MemoryLog::default(),
+        };
+        let store = MemoryStore::default();
+        let pages = v1_pages(&h, &store, "delimiter=/&max-keys=2");
+        let prefixes: Vec<Vec<String>> = pages.iter().map(|p| p.prefixes.clone()).collect();
+        assert_eq!(prefixes, [vec!["p1/", "p2/"], vec!["p3/"]]);
+        let first = listing_of(&h.get(&store, "/demo?list-type=2&delimiter=/&max-keys=2"));
+        let token = first.next_token.expect("truncated");
+        let rest = listing_of(&h.get(
+            &store,
+            &format!("/demo?list-type=2&delimiter=/&max-keys=2&continuation-token={token}"),
+        ));
+        assert_eq!(rest.prefixes, ["p3/"]);
+        assert!(!rest.truncated);
+    }
+
+    #[test]
+    fn public_listings_are_cacheable_unless_they_carry_a_callers_token() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&["demo/a/1", "demo/a/2"]);
+        let whole = h.get(&store, "/demo?list-type=2&prefix=a/");
+        assert_eq!(whole.headers()["cache-control"], "public, max-age=60");
+        let v1 = h.get(&store, "/demo?prefix=a/&max-keys=1");
+        assert_eq!(v1.headers()["cache-control"], "public, max-age=60");
+        let paged = h.get(&store, "/demo?list-type=2&prefix=a/&max-keys=1");
+        assert_eq!(paged.headers()["cache-control"], "private, no-store");
+    }
+
+    #[test]
+    fn a_backend_refusing_the_listings_parameters_is_the_callers_error() {
+        let err = store_error(StoreError::BadParameters {
+            code: "InvalidArgument",
+        });
+        assert_eq!(err.code, S3Code::InvalidArgument);
+        assert_eq!(err.retry_after, None);
+    }
 }
 
 #[cfg(test)]
@@ -728,6 +1239,7 @@ mod policy_tests {
             catalogue_misconfigured: false,
             upstream: None,
             session_keys: Some(&keys),
+            list_key: list_token::key(None),
         };
         let (claims, token) = session_with(NOW + 600, policy.map(|p| SessionPolicy::parse(p).unwrap()));
         let req = signed_get(uri, &claims.akid, &claims.secret, &token);

@@ -52,6 +52,10 @@ pub enum StoreError {
     /// (bucket, credentials, region) is wrong, not the caller's request.
     #[error("storage backend refused the proxy's request (status {status})")]
     Refused { status: u16 },
+    /// The backend refused the caller's own input (a listing's prefix or start key) with
+    /// `400` and a code saying so (`InvalidArgument`, `KeyTooLongError`): the caller's mistake.
+    #[error("storage backend refused the request's parameters ({code})")]
+    BadParameters { code: &'static str },
     /// The secret a catalogue entry names is not set or not `ACCESS_KEY_ID:SECRET`.
     #[error("backend credentials secret {name} is missing or malformed")]
     Credentials { name: String },

@@ -8,6 +8,11 @@
 //! configuration error (naming the product) while `AUTH_ISSUER` trusts several. So trusting a
 //! second IdP never lets its `alice` read what the first IdP's `alice` may.
 //!
+//! Backends: an R2 product without a `prefix` lives under `{account}/{product}/` of the
+//! shared bucket; an explicit prefix is empty or ends in `/`; and no two products' key
+//! spaces may nest (same store, one prefix the beginning of the other), so that no product
+//! can be read through another. A catalogue breaking these rules is refused as a whole.
+//!
 //! ```json
 //! {"accounts": {"demo": {"products": {
 //!   "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
@@ -21,7 +26,27 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::identity::{Caller, Issuer};
-use crate::upstream::{AccessError, BackendSpec, Permissions, ProductAccess, ProductSummary, Visibility};
+use crate::upstream::{
+    AccessError, BackendSpec, Permissions, PrefixError, ProductAccess, ProductSummary, StoreId, Visibility,
+};
+
+/// Why a catalogue is refused. Names accounts and products, never other values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("not a valid catalogue ({category})")]
+    Malformed { category: &'static str },
+    #[error("product {product}: {reason}")]
+    BadPrefix { product: String, reason: PrefixError },
+    #[error(
+        "products {first} and {second} share a backend and their prefixes nest, so each could read the other's objects"
+    )]
+    Overlap { first: String, second: String },
+    #[error(
+        "product {product} names a reader by subject alone, but AUTH_ISSUER trusts several issuers: \
+         write it as {{\"iss\": ..., \"sub\": ...}}"
+    )]
+    BareSubject { product: String },
+}
 
 /// A reader as written in the catalogue.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,10 +88,18 @@ pub struct Catalogue {
 impl Catalogue {
     /// Parses the catalogue; `issuers` are the trusted issuers (`AUTH_ISSUER`), which decide
     /// what a bare-subject reader means.
-    pub fn parse(json: &str, issuers: &[Issuer]) -> Result<Self, String> {
-        let mut catalogue: Self =
-            serde_json::from_str(json).map_err(|e| format!("is not a valid catalogue ({})", e.classify_name()))?;
-        for (account, entry) in &mut catalogue.accounts {
+    pub fn parse(json: &str, issuers: &[Issuer]) -> Result<Self, CatalogueError> {
+        let mut catalogue: Self = serde_json::from_str(json).map_err(|e| CatalogueError::Malformed {
+            category: e.classify_name(),
+        })?;
+        catalogue.check_backends()?;
+        catalogue.resolve_readers(issuers)?;
+        Ok(catalogue)
+    }
+
+    /// Gives every bare-subject reader its issuer: the one trusted issuer.
+    fn resolve_readers(&mut self, issuers: &[Issuer]) -> Result<(), CatalogueError> {
+        for (account, entry) in &mut self.accounts {
             for (product, e) in &mut entry.products {
                 e.resolved = e
                     .readers
@@ -77,16 +110,44 @@ impl Catalogue {
                             [only] => Ok((only.as_str().to_owned(), sub.clone())),
                             // Nobody can sign in: the reader can match no one.
                             [] => Ok((String::new(), sub.clone())),
-                            _ => Err(format!(
-                                "product {account}/{product} names a reader by subject alone, but AUTH_ISSUER trusts \
-                                 several issuers: write it as {{\"iss\": ..., \"sub\": ...}}"
-                            )),
+                            _ => Err(CatalogueError::BareSubject {
+                                product: format!("{account}/{product}"),
+                            }),
                         },
                     })
                     .collect::<Result<_, _>>()?;
             }
         }
-        Ok(catalogue)
+        Ok(())
+    }
+    /// Every prefix empty or ending in `/`, and no two products' key spaces nested.
+    fn check_backends(&self) -> Result<(), CatalogueError> {
+        let mut spaces: Vec<(StoreId, String, String)> = Vec::new();
+        for (account, entry) in &self.accounts {
+            for (product, e) in &entry.products {
+                let name = format!("{account}/{product}");
+                e.backend.check_prefix().map_err(|reason| CatalogueError::BadPrefix {
+                    product: name.clone(),
+                    reason,
+                })?;
+                spaces.push((e.backend.store_id(), e.backend.prefix(account, product), name));
+            }
+        }
+        // Sorted, a prefix comes right before the prefixes it is the beginning of (anything
+        // between them begins with it too), so neighbours are the only pairs to compare.
+        spaces.sort();
+        for pair in spaces.windows(2) {
+            let [(store_a, prefix_a, first), (store_b, prefix_b, second)] = pair else {
+                continue;
+            };
+            if store_a == store_b && prefix_b.starts_with(prefix_a.as_str()) {
+                return Err(CatalogueError::Overlap {
+                    first: first.clone(),
+                    second: second.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn entry(&self, account: &str, product: &str) -> Result<&ProductEntry, AccessError> {
@@ -188,7 +249,7 @@ mod tests {
         assert_eq!(
             a.backend,
             BackendSpec::R2 {
-                prefix: "demo/public-data/".into()
+                prefix: Some("demo/public-data/".into())
             }
         );
     }
@@ -227,7 +288,7 @@ mod tests {
     #[test]
     fn a_bare_subject_reader_is_refused_while_several_issuers_are_trusted() {
         let err = Catalogue::parse(DEMO, &issuers(&[IDP, "https://ci.example"])).unwrap_err();
-        assert!(err.contains("demo/restricted-data"), "{err}");
+        assert!(err.to_string().contains("demo/restricted-data"), "{err}");
         // One trusted issuer: the bare subject is that issuer's.
         let c = demo();
         let other = c.product("demo", "restricted-data", Some(&caller("https://ci.example", "alice")));
@@ -251,7 +312,115 @@ mod tests {
             &[],
         )
         .unwrap_err();
-        assert!(!err.contains("MARKER"));
+        assert!(!err.to_string().contains("MARKER"));
         assert!(Catalogue::parse("nope", &[]).is_err());
+    }
+
+    fn one_account(products: &str) -> String {
+        format!(r#"{{"accounts": {{"demo": {{"products": {{{products}}}}}}}}}"#)
+    }
+
+    #[test]
+    fn an_r2_product_without_a_prefix_gets_its_own_account_and_product_prefix() {
+        let c = Catalogue::parse(
+            &one_account(
+                r#""a": {"visibility": "public", "backend": {"type": "r2"}},
+               "b": {"visibility": "public", "backend": {"type": "r2"}}"#,
+            ),
+            &[],
+        )
+        .unwrap();
+        let a = c.product("demo", "a", None).unwrap();
+        assert_eq!(a.backend.prefix("demo", "a"), "demo/a/");
+        assert_eq!(
+            c.product("demo", "b", None).unwrap().backend.prefix("demo", "b"),
+            "demo/b/"
+        );
+    }
+
+    #[test]
+    fn a_prefix_without_a_trailing_slash_is_refused_naming_the_product() {
+        for backend in [
+            r#"{"type": "r2", "prefix": "demo/pub"}"#,
+            r#"{"type": "s3", "endpoint": "https://s3.example", "bucket": "b", "prefix": "pub"}"#,
+        ] {
+            let json = one_account(&format!(r#""pub": {{"visibility": "public", "backend": {backend}}}"#));
+            let err = Catalogue::parse(&json, &[]).unwrap_err();
+            assert_eq!(
+                err,
+                CatalogueError::BadPrefix {
+                    product: "demo/pub".into(),
+                    reason: PrefixError::NoTrailingSlash
+                },
+                "{backend}"
+            );
+            assert!(err.to_string().contains("demo/pub"));
+        }
+        for fine in [r#""prefix": """#, r#""prefix": "x/""#] {
+            let json = one_account(&format!(
+                r#""p": {{"visibility": "public", "backend": {{"type": "r2", {fine}}}}}"#
+            ));
+            assert!(Catalogue::parse(&json, &[]).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn nested_prefixes_on_one_store_are_refused_naming_both_products() {
+        let s3 = |bucket: &str, prefix: &str| {
+            format!(r#"{{"type": "s3", "endpoint": "https://s3.example", "bucket": "{bucket}", "prefix": "{prefix}"}}"#)
+        };
+        let cases = [
+            // An explicit prefix inside another product's default.
+            (
+                r#"{"type": "r2", "prefix": "demo/b/x/"}"#.to_owned(),
+                r#"{"type": "r2"}"#.to_owned(),
+            ),
+            // The whole bucket and anything else in it.
+            (
+                r#"{"type": "r2", "prefix": ""}"#.into(),
+                r#"{"type": "r2", "prefix": "z/"}"#.into(),
+            ),
+            // The same prefix twice.
+            (
+                r#"{"type": "r2", "prefix": "same/"}"#.into(),
+                r#"{"type": "r2", "prefix": "same/"}"#.into(),
+            ),
+            (s3("data", ""), s3("data", "p/")),
+            (s3("data", "p/"), s3("data", "p/q/")),
+        ];
+        for (a, b) in cases {
+            let json = one_account(&format!(
+                r#""a": {{"visibility": "public", "backend": {a}}}, "b": {{"visibility": "restricted", "backend": {b}}}"#
+            ));
+            let err = Catalogue::parse(&json, &[]).unwrap_err();
+            let CatalogueError::Overlap { first, second } = &err else {
+                panic!("{a} {b}: {err:?}");
+            };
+            let mut named = [first.as_str(), second.as_str()];
+            named.sort_unstable();
+            assert_eq!(named, ["demo/a", "demo/b"], "{a} {b}");
+            assert!(err.to_string().contains("demo/a") && err.to_string().contains("demo/b"));
+        }
+    }
+
+    #[test]
+    fn disjoint_prefixes_and_separate_stores_are_accepted() {
+        let s3 = |endpoint: &str, bucket: &str| {
+            format!(r#"{{"type": "s3", "endpoint": "{endpoint}", "bucket": "{bucket}"}}"#)
+        };
+        let json = format!(
+            r#"{{"accounts": {{
+                "demo": {{"products": {{
+                    "pub": {{"visibility": "public", "backend": {{"type": "r2", "prefix": "demo/pub/"}}}},
+                    "pub-restricted": {{"visibility": "public", "backend": {{"type": "r2", "prefix": "demo/pub-restricted/"}}}},
+                    "x": {{"visibility": "public", "backend": {x}}},
+                    "y": {{"visibility": "public", "backend": {y}}},
+                    "z": {{"visibility": "public", "backend": {z}}}}}}},
+                "demo2": {{"products": {{"pub": {{"visibility": "public", "backend": {{"type": "r2"}}}}}}}}}}}}"#,
+            x = s3("https://s3.example", "one"),
+            y = s3("https://s3.example", "two"),
+            z = s3("https://other.example", "one"),
+        );
+        Catalogue::parse(&json, &[]).unwrap();
     }
 }

@@ -29,23 +29,91 @@ pub struct Permissions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BackendSpec {
-    /// The worker's R2 binding, under `prefix`.
+    /// The worker's R2 binding, under `prefix`. All R2 products share one bucket, so a
+    /// product without a prefix gets its own corner of it: `{account}/{product}/`.
     R2 {
-        #[serde(default)]
-        prefix: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
     },
     /// An S3-compatible HTTP endpoint (AWS S3, R2's S3 API, MinIO, ...), read path-style.
     S3(S3Backend),
 }
 
+/// Why a product's backend prefix is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PrefixError {
+    /// `demo/pub` would also cover `demo/pub-restricted/...`.
+    #[error("the backend prefix must be empty or end in '/'")]
+    NoTrailingSlash,
+    /// An upstream answer's R2 prefix outside the product's own `{account}/{product}/`.
+    #[error("an R2 backend prefix from the upstream API must begin with '{{account}}/{{product}}/'")]
+    OutsideProductNamespace,
+}
+
+/// The object store a backend reads from, for telling whether two products share one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StoreId {
+    /// The `DATA` binding.
+    R2,
+    /// An endpoint (origin, host lower-cased) and bucket.
+    S3 { endpoint: String, bucket: String },
+}
+
 impl BackendSpec {
-    /// The prefix that maps the product's keys into the backend's.
-    pub fn prefix(&self) -> &str {
+    /// The prefix that maps the product's keys into the backend's: the entry's own, else
+    /// `{account}/{product}/` on R2 and empty (the whole bucket) on an S3 endpoint.
+    pub fn prefix(&self, account: &str, product: &str) -> String {
         match self {
-            BackendSpec::R2 { prefix } => prefix,
-            BackendSpec::S3(b) => &b.prefix,
+            BackendSpec::R2 { prefix: Some(p) } => p.clone(),
+            BackendSpec::R2 { prefix: None } => default_r2_prefix(account, product),
+            BackendSpec::S3(b) => b.prefix.clone(),
         }
     }
+
+    /// The prefix rule for every backend: empty, or ending in `/`, so that one product's
+    /// prefix is never the beginning of another's key space (`demo/pub` and `demo/pub-x/`).
+    pub fn check_prefix(&self) -> Result<(), PrefixError> {
+        let explicit = match self {
+            BackendSpec::R2 { prefix } => prefix.as_deref(),
+            BackendSpec::S3(b) => Some(b.prefix.as_str()),
+        };
+        match explicit {
+            Some(p) if !p.is_empty() && !p.ends_with('/') => Err(PrefixError::NoTrailingSlash),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rules for an upstream API answer about `account`/`product`, which the worker
+    /// checks one answer at a time: [`BackendSpec::check_prefix`], and an R2 prefix (the
+    /// bucket every R2 product shares) within `{account}/{product}/`, which no other
+    /// product's can nest with. S3 endpoints are the operator's own buckets: the upstream
+    /// API keeps their prefixes apart (see `docs/upstream-api.md`).
+    pub fn check_upstream(&self, account: &str, product: &str) -> Result<(), PrefixError> {
+        self.check_prefix()?;
+        match self {
+            BackendSpec::R2 { prefix: Some(p) } if !p.starts_with(&default_r2_prefix(account, product)) => {
+                Err(PrefixError::OutsideProductNamespace)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The store the backend reads from.
+    pub fn store_id(&self) -> StoreId {
+        match self {
+            BackendSpec::R2 { .. } => StoreId::R2,
+            BackendSpec::S3(b) => StoreId::S3 {
+                endpoint: b.endpoint.to_ascii_lowercase(),
+                bucket: b.bucket.clone(),
+            },
+        }
+    }
+}
+
+/// An R2 product's own part of the shared bucket. Account and product names hold no `/`
+/// (each is one path segment), so two products' defaults never nest.
+fn default_r2_prefix(account: &str, product: &str) -> String {
+    format!("{account}/{product}/")
 }
 
 /// An S3-compatible bucket a product lives in:
@@ -156,4 +224,68 @@ pub enum AccessError {
     Denied,
     #[error("{reason}")]
     Unavailable { reason: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: serde_json::Value) -> BackendSpec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn an_upstream_r2_prefix_must_lie_within_the_products_own() {
+        let check = |json: serde_json::Value| spec(json).check_upstream("demo", "pub");
+        assert_eq!(check(serde_json::json!({"type": "r2"})), Ok(()));
+        assert_eq!(check(serde_json::json!({"type": "r2", "prefix": "demo/pub/"})), Ok(()));
+        assert_eq!(
+            check(serde_json::json!({"type": "r2", "prefix": "demo/pub/v2/"})),
+            Ok(())
+        );
+        for outside in ["", "demo/", "demo/pub-restricted/", "demo/other/", "other/pub/"] {
+            assert_eq!(
+                check(serde_json::json!({"type": "r2", "prefix": outside})),
+                Err(PrefixError::OutsideProductNamespace),
+                "{outside}"
+            );
+        }
+        assert_eq!(
+            check(serde_json::json!({"type": "r2", "prefix": "demo/pub/x"})),
+            Err(PrefixError::NoTrailingSlash)
+        );
+    }
+
+    #[test]
+    fn an_upstream_s3_prefix_needs_only_its_trailing_slash() {
+        let s3 = |prefix: &str| {
+            spec(serde_json::json!({"type": "s3", "endpoint": "https://s3.example", "bucket": "b", "prefix": prefix}))
+        };
+        assert_eq!(s3("").check_upstream("demo", "pub"), Ok(()));
+        assert_eq!(s3("anything/").check_upstream("demo", "pub"), Ok(()));
+        assert_eq!(
+            s3("pub").check_upstream("demo", "pub"),
+            Err(PrefixError::NoTrailingSlash)
+        );
+    }
+
+    #[test]
+    fn the_default_r2_prefix_is_the_account_and_product_and_round_trips() {
+        let r2 = spec(serde_json::json!({"type": "r2"}));
+        assert_eq!(r2.prefix("demo", "pub"), "demo/pub/");
+        // Cached answers keep "no prefix" as such.
+        assert_eq!(serde_json::to_value(&r2).unwrap(), serde_json::json!({"type": "r2"}));
+        let explicit = spec(serde_json::json!({"type": "r2", "prefix": ""}));
+        assert_eq!(explicit.prefix("demo", "pub"), "");
+    }
+
+    #[test]
+    fn stores_compare_endpoints_case_insensitively_and_buckets_exactly() {
+        let s3 = |endpoint: &str, bucket: &str| {
+            spec(serde_json::json!({"type": "s3", "endpoint": endpoint, "bucket": bucket})).store_id()
+        };
+        assert_eq!(s3("https://S3.example", "b"), s3("https://s3.example/", "b"));
+        assert_ne!(s3("https://s3.example", "b"), s3("https://s3.example", "B"));
+        assert_ne!(s3("https://s3.example", "b"), StoreId::R2);
+    }
 }

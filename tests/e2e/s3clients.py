@@ -107,3 +107,12 @@ def cli_env(tmp_path) -> dict:
     env.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
     return env
+
+
+def aws_cli(tmp_path, creds: dict | None = None) -> tuple[list[str], dict]:
+    """The AWS CLI (from the venv) and an environment with nothing but `creds` in it."""
+    env = cli_env(tmp_path)
+    if creds:
+        env.update(AWS_ACCESS_KEY_ID=creds["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=creds["aws_secret_access_key"],
+                   AWS_SESSION_TOKEN=creds["aws_session_token"])
+    return AWS_CLI, env

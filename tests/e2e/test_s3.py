@@ -15,7 +15,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from s3clients import AWS_CLI, catalogue_env, cli_env, code, credentials, s3_for, status
+from s3clients import aws_cli, catalogue_env, code, credentials, s3_for, status
 
 CATALOGUE = {"accounts": {"demo": {"products": {
     "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
@@ -24,7 +24,10 @@ CATALOGUE = {"accounts": {"demo": {"products": {
     # Its keys sort before public-data's ("-" < "/"), though its name sorts after.
     "public-data-extra": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/extra/"}},
     "empty": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/empty/"}},
+    # No prefix: it lives under demo/carols/, never the whole shared bucket.
+    "carols": {"visibility": "restricted", "readers": ["carol"], "backend": {"type": "r2"}},
 }}}}
+TREE = [f"tree/d{i}/{f}" for i in range(5) for f in ("x.txt", "y.txt")]  # 5 common prefixes
 HELLO = os.urandom(1024)
 ODD_KEYS = ["a b.txt", "plus+sign.txt", "ünïcödé/文件.txt", "percent%25.txt", "dir//double.txt"]
 PAGES = [f"pages/p{i}.txt" for i in range(5)]
@@ -35,6 +38,7 @@ def env():
     objects = {"demo/public-data/hello.txt": HELLO, "demo/restricted-data/secret.txt": b"top secret"}
     objects.update({f"demo/public-data/{k}": k.encode() for k in ODD_KEYS + PAGES})
     objects["demo/extra/x.txt"] = b"extra"
+    objects.update({f"demo/carols/{k}": k.encode() for k in ["own.txt"] + TREE})
     with catalogue_env("s3", CATALOGUE, objects) as pair:
         yield pair
 
@@ -49,6 +53,13 @@ def alice(env):
 def bob(env):
     w, idp = env
     return s3_for(w, credentials(w, idp, "bob"))
+
+
+@pytest.fixture(scope="module")
+def carol(env):
+    w, idp = env
+    return s3_for(w, credentials(w, idp, "carol"))
+
 
 
 def test_public_object_reads_anonymously(env):
@@ -134,7 +145,7 @@ def test_recursive_account_listing_covers_every_listable_product_and_nothing_els
             assert len(pages) >= 3
     assert [o["Key"] for o in alice.list_objects_v2(Bucket="demo", Prefix="restricted")["Contents"]] == [
         "restricted-data/secret.txt"]
-    aws, base = AWS_CLI, cli_env(tmp_path)
+    aws, base = aws_cli(tmp_path)
     ls = subprocess.run(aws + ["s3", "ls", "--recursive", "s3://demo/", "--endpoint-url", w.url, "--no-sign-request"],
                         env=base, capture_output=True, text=True, timeout=60)
     assert ls.returncode == 0, ls.stderr
@@ -196,7 +207,7 @@ def test_credentials_past_their_expiry_are_expired_token(env):
 
 def test_aws_cli_ls_and_cp(env, tmp_path):
     w, idp = env
-    aws, base = AWS_CLI, cli_env(tmp_path)
+    aws, base = aws_cli(tmp_path)
     ls = subprocess.run(aws + ["s3", "ls", "s3://demo/", "--endpoint-url", w.url, "--no-sign-request"],
                         env=base, capture_output=True, text=True, timeout=60)
     assert ls.returncode == 0, ls.stderr
@@ -206,9 +217,7 @@ def test_aws_cli_ls_and_cp(env, tmp_path):
                                "--no-sign-request"], env=base, capture_output=True, text=True, timeout=60)
     assert cp.returncode == 0, cp.stderr
     assert target.read_bytes() == HELLO
-    c = credentials(w, idp, "alice")
-    signed = dict(base, AWS_ACCESS_KEY_ID=c["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=c["aws_secret_access_key"],
-                  AWS_SESSION_TOKEN=c["aws_session_token"])
+    _, signed = aws_cli(tmp_path, credentials(w, idp, "alice"))
     cp = subprocess.run(aws + ["s3", "cp", "s3://demo/restricted-data/secret.txt", "-", "--endpoint-url", w.url],
                         env=signed, capture_output=True, text=True, timeout=60)
     assert cp.returncode == 0, cp.stderr
@@ -224,3 +233,53 @@ def test_a_request_signed_with_a_skewed_clock_is_refused(alice, monkeypatch):
         alice.get_object(Bucket="demo", Key="public-data/hello.txt")
     assert code(e.value) == "RequestTimeTooSkewed"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_a_product_without_a_prefix_cannot_read_another_products_key(env, carol):
+    # carols has no prefix: with the whole shared bucket as its key space, its reader would
+    # read restricted-data's object (whose key is demo/restricted-data/secret.txt) through it.
+    with pytest.raises(ClientError) as e:
+        carol.get_object(Bucket="demo", Key="carols/demo/restricted-data/secret.txt")
+    assert code(e.value) == "NoSuchKey"
+    assert carol.get_object(Bucket="demo", Key="carols/own.txt")["Body"].read() == b"own.txt"
+    listed = carol.list_objects_v2(Bucket="demo", Prefix="carols/")
+    assert {o["Key"] for o in listed["Contents"]} == {"carols/own.txt"} | {f"carols/{k}" for k in TREE}
+
+
+def test_a_restricted_products_listing_is_private_and_a_public_ones_cacheable(env, alice):
+    w, _ = env
+    restricted = alice.list_objects_v2(Bucket="demo", Prefix="restricted-data/")
+    assert restricted["ResponseMetadata"]["HTTPHeaders"]["cache-control"] == "private, no-store"
+    public = s3_for(w).list_objects_v2(Bucket="demo", Prefix="public-data/")
+    assert public["ResponseMetadata"]["HTTPHeaders"]["cache-control"] == "public, max-age=60"
+
+
+def test_v1_pages_of_common_prefixes_go_on_from_next_marker_with_the_paginator_and_the_cli(env, carol, tmp_path):
+    w, idp = env
+    want = [f"carols/tree/d{i}/" for i in range(5)]
+    pages = list(carol.get_paginator("list_objects").paginate(
+        Bucket="demo", Prefix="carols/tree/", Delimiter="/", PaginationConfig={"PageSize": 2}))
+    assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == want
+    assert len(pages) == 3
+    for page in pages[:-1]:
+        assert page["IsTruncated"] and page["NextMarker"] == page["CommonPrefixes"][-1]["Prefix"]
+    aws, env_ = aws_cli(tmp_path, credentials(w, idp, "carol"))
+    out = subprocess.run(aws + ["s3api", "list-objects", "--bucket", "demo", "--prefix", "carols/tree/",
+                                "--delimiter", "/", "--page-size", "2", "--endpoint-url", w.url, "--output", "json"],
+                         env=env_, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [p["Prefix"] for p in json.loads(out.stdout)["CommonPrefixes"]] == want
+
+
+def test_a_continuation_token_of_another_product_or_caller_is_invalid_argument(env, alice, carol):
+    w, _ = env
+    token = carol.list_objects_v2(Bucket="demo", Prefix="carols/", MaxKeys=2)["NextContinuationToken"]
+    assert carol.list_objects_v2(Bucket="demo", Prefix="carols/", MaxKeys=2, ContinuationToken=token)["KeyCount"] == 2
+    public = s3_for(w).list_objects_v2(Bucket="demo", Prefix="public-data/", MaxKeys=1)["NextContinuationToken"]
+    for client, prefix, t in ((carol, "public-data/", token),  # another product
+                              (alice, "carols/", token),  # another caller (alice may not list carols at all)
+                              (alice, "public-data/", public),  # anonymous's token, alice's request
+                              (carol, "carols/", token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))):  # tampered
+        with pytest.raises(ClientError) as e:
+            client.list_objects_v2(Bucket="demo", Prefix=prefix, MaxKeys=2, ContinuationToken=t)
+        assert code(e.value) == "InvalidArgument" and status(e.value) == 400, (prefix, t)

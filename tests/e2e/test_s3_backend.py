@@ -10,7 +10,6 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import requests
@@ -19,7 +18,7 @@ from botocore.exceptions import ClientError
 from idp import TestIdP
 from keys import new_key, session_key_b64
 from s3backend import MotoS3
-from s3clients import code, credentials, s3_for, status
+from s3clients import aws_cli, code, credentials, s3_for, status
 from workerd import Worker, free_port
 
 BUCKET = "proxy-data"
@@ -27,6 +26,7 @@ HELLO = os.urandom(1024)
 BIG = os.urandom(5 * 1024 * 1024 + 7)  # past the 1 MiB the worker ever buffers from a fetch
 ODD_KEYS = ["a b.txt", "plus+sign.txt", "ünïcödé/文件.txt", "percent%25.txt", "dir//double.txt", "tilde~(x)!.txt"]
 PAGES = [f"pages/p{i}.txt" for i in range(5)]
+TREE = [f"d{i}/{f}" for i in range(5) for f in ("x.txt", "y.txt")]  # 5 common prefixes
 GZ = gzip.compress(b'{"measurement": 42}\n' * 500)  # stored with Content-Encoding: gzip
 
 
@@ -47,8 +47,11 @@ def env():
     catalogue = {"accounts": {"demo": {"products": {
         "mirror": {"visibility": "public", "backend": s3(moto.url, "mirror/")},
         "private": {"visibility": "restricted", "readers": ["alice"], "backend": s3(moto.url, "private/")},
-        "wrongkey": {"visibility": "public", "backend": s3(moto.url, "mirror/", "BACKEND_WRONG")},
-        "nokey": {"visibility": "public", "backend": s3(moto.url, "mirror/", "BACKEND_NOT_SET")},
+        # Their own prefixes: two products on one bucket and prefix are refused (they would
+        # read each other's objects).
+        "wrongkey": {"visibility": "public", "backend": s3(moto.url, "wrongkey/", "BACKEND_WRONG")},
+        "nokey": {"visibility": "public", "backend": s3(moto.url, "nokey/", "BACKEND_NOT_SET")},
+        "tree": {"visibility": "public", "backend": s3(moto.url, "tree/")},
         "open": {"visibility": "public", "backend": s3(open_moto.url, "open/", None)},
         "down": {"visibility": "public", "backend": s3(f"http://127.0.0.1:{free_port()}", "x/")},
     }}}}
@@ -79,6 +82,9 @@ def env():
         seed.put_object(Bucket=BUCKET, Key="mirror/data.json.gz", Body=GZ, ContentEncoding="gzip",
                         ContentType="application/json")
         seed.put_object(Bucket=BUCKET, Key="elsewhere.txt", Body=b"outside every product")
+        seed.put_object(Bucket=BUCKET, Key="wrongkey/hello.txt", Body=HELLO)
+        for k in TREE:
+            seed.put_object(Bucket=BUCKET, Key=f"tree/{k}", Body=k.encode())
         public = open_moto.client()
         public.create_bucket(Bucket=BUCKET)
         public.put_object(Bucket=BUCKET, Key="open/readme.txt", Body=b"read me", ACL="public-read")
@@ -237,13 +243,7 @@ def test_an_unreachable_backend_is_503_with_retry_after(env):
 
 def test_aws_cli_cp_and_presigned_curl(env, alice, tmp_path):
     w, idp, _ = env
-    aws = [sys.executable, "-m", "awscli"]
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    base.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
-    c = credentials(w, idp, "alice")
-    signed = dict(base, AWS_ACCESS_KEY_ID=c["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=c["aws_secret_access_key"],
-                  AWS_SESSION_TOKEN=c["aws_session_token"])
+    aws, signed = aws_cli(tmp_path, credentials(w, idp, "alice"))
     target = tmp_path / "big.bin"
     cp = subprocess.run(aws + ["s3", "cp", "s3://demo/mirror/big.bin", str(target), "--endpoint-url", w.url],
                         env=signed, capture_output=True, text=True, timeout=120)
@@ -253,3 +253,33 @@ def test_aws_cli_cp_and_presigned_curl(env, alice, tmp_path):
                                        ExpiresIn=60)
     out = subprocess.run(["curl", "-s", url], capture_output=True, timeout=30)
     assert out.stdout == b"top secret"
+
+
+def test_v1_pages_of_common_prefixes_go_on_from_next_marker_with_the_paginator_and_the_cli(env, anon, tmp_path):
+    w, _, _ = env
+    want = [f"tree/d{i}/" for i in range(5)]
+    pages = list(anon.get_paginator("list_objects").paginate(
+        Bucket="demo", Prefix="tree/", Delimiter="/", PaginationConfig={"PageSize": 2}))
+    assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == want
+    assert len(pages) == 3
+    for page in pages[:-1]:
+        assert page["IsTruncated"] and page["NextMarker"] == page["CommonPrefixes"][-1]["Prefix"]
+    aws, env_ = aws_cli(tmp_path)
+    out = subprocess.run(aws + ["s3api", "list-objects", "--bucket", "demo", "--prefix", "tree/", "--delimiter", "/",
+                                "--page-size", "2", "--endpoint-url", w.url, "--no-sign-request", "--output", "json"],
+                         env=env_, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [p["Prefix"] for p in json.loads(out.stdout)["CommonPrefixes"]] == want
+
+
+def test_a_foreign_continuation_token_is_invalid_argument_not_a_retried_503(env, anon, alice):
+    _, _, moto = env
+    # The backend's own token (what a client of the bucket itself holds), once passed through.
+    raw = moto.client().list_objects_v2(Bucket=BUCKET, Prefix="tree/", MaxKeys=2)["NextContinuationToken"]
+    ours = anon.list_objects_v2(Bucket="demo", Prefix="tree/", MaxKeys=2)["NextContinuationToken"]
+    assert anon.list_objects_v2(Bucket="demo", Prefix="tree/", MaxKeys=2, ContinuationToken=ours)["KeyCount"] == 2
+    for client, prefix, token in ((anon, "tree/", raw), (anon, "mirror/", ours), (alice, "tree/", ours),
+                                  (anon, "tree/", "bm90LWEtdG9rZW4")):
+        with pytest.raises(ClientError) as e:
+            client.list_objects_v2(Bucket="demo", Prefix=prefix, MaxKeys=2, ContinuationToken=token)
+        assert status(e.value) == 400 and code(e.value) == "InvalidArgument", (prefix, token)

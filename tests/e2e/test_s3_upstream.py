@@ -48,10 +48,19 @@ PRODUCTS = {
     "badjson": ("demo/badjson/", {None: product_answer("demo/badjson/")}),
     "slow": ("demo/slow/", {None: product_answer("demo/slow/")}),
     "bulk": ("demo/bulk/", {None: product_answer("demo/bulk/")}),
-    WEIRD: ("demo/weird/", {None: product_answer("demo/weird/")}),
-    SPACED: ("demo/spaced/", {None: product_answer("demo/spaced/")}),
-    PCT: ("demo/pct/", {None: product_answer("demo/pct/")}),
+    # An R2 prefix from the upstream API lies within {account}/{product}/, names as they are.
+    WEIRD: (f"demo/{WEIRD}/", {None: product_answer(f"demo/{WEIRD}/")}),
+    SPACED: (f"demo/{SPACED}/", {None: product_answer(f"demo/{SPACED}/")}),
+    PCT: (f"demo/{PCT}/", {None: product_answer(f"demo/{PCT}/")}),
+    # No prefix: the product's own demo/defaulted/.
+    "defaulted": ("demo/defaulted/", {None: {"visibility": "public", "permissions": {"read": True, "list": True},
+                                             "backend": {"type": "r2"}}}),
+    # Answers the worker refuses: another product's prefix, the whole bucket, no trailing slash.
+    "foreign": ("demo/public-data/", {None: product_answer("demo/public-data/")}),
+    "everything": ("", {None: product_answer("")}),
+    "noslash": ("demo/noslash", {None: product_answer("demo/noslash")}),
 }
+REFUSED = ("foreign", "everything", "noslash")
 
 
 def ppath(product: str, account: str = "demo") -> str:
@@ -89,7 +98,8 @@ def env():
         w.start()
         seed = {"demo/public-data/hello.txt": HELLO, "demo/restricted-data/secret.txt": b"top secret"}
         for product, (prefix, _) in PRODUCTS.items():
-            seed.setdefault(prefix + "file.txt", f"file of {product}".encode())
+            if product not in REFUSED:
+                seed.setdefault(prefix + "file.txt", f"file of {product}".encode())
         for k, body in seed.items():
             quoted = requests.utils.quote(k, safe="/")
             r = requests.put(f"{w.url}/.test/r2/{quoted}", data=body, headers={"content-type": "text/plain"}, timeout=10)
@@ -352,3 +362,23 @@ def test_a_fresh_isolate_takes_answers_from_the_shared_cache_per_subject(tmp_pat
         second.stop()
         up.stop()
         idp.stop()
+
+
+def test_an_r2_answer_without_a_prefix_reads_the_products_own_keys(anon):
+    assert read(anon, "defaulted") == b"file of defaulted"
+    assert [o["Key"] for o in anon.list_objects_v2(Bucket="demo", Prefix="defaulted/")["Contents"]] == [
+        "defaulted/file.txt"]
+
+
+def test_an_answer_whose_r2_prefix_is_not_the_products_own_is_a_logged_503(env, anon):
+    w, _, _ = env
+    for product in REFUSED:
+        for name in ("hello.txt", "demo/public-data/hello.txt", "file.txt"):
+            e = s3_error(anon, product, name)
+            assert status(e) == 503 and code(e) == "ServiceUnavailable", (product, name)
+            assert e.response["ResponseMetadata"]["HTTPHeaders"].get("retry-after"), product
+        with pytest.raises(ClientError) as listing:
+            anon.list_objects_v2(Bucket="demo", Prefix=f"{product}/")
+        assert status(listing.value) == 503, product
+        assert w.wait_for_line(lambda line, p=product: line.get("msg") == "upstream answer refused"
+                               and line.get("product") == p), w.log()

@@ -277,6 +277,17 @@ mod tests {
     }
 
     impl Harness {
+        /// The claims sealed in the `<SessionToken>` of an AssumeRoleWithWebIdentity answer.
+        fn sealed_claims(&self, body: &str) -> SessionClaims {
+            let session = body
+                .split("<SessionToken>")
+                .nth(1)
+                .and_then(|rest| rest.split("</SessionToken>").next())
+                .expect("a session token");
+            let keys = self.config.session_keys.as_ref().unwrap().as_ref().unwrap();
+            keys.open(session, NOW).unwrap().0
+        }
+
         fn new() -> Self {
             Self {
                 config: Config::from_settings(&sts_settings()),
@@ -319,15 +330,7 @@ mod tests {
         assert!(body.contains("<SubjectFromWebIdentityToken>alice</SubjectFromWebIdentityToken>"));
         assert!(body.contains("<Arn>arn:aws:sts::000000000000:assumed-role/_default/test</Arn>"));
         assert!(body.contains("<Expiration>2027-01-15T09:00:00Z</Expiration>"), "{body}");
-        let session = body
-            .split("<SessionToken>")
-            .nth(1)
-            .unwrap()
-            .split("</SessionToken>")
-            .next()
-            .unwrap();
-        let keys = h.config.session_keys.as_ref().unwrap().as_ref().unwrap();
-        let (claims, _) = keys.open(session, NOW).unwrap();
+        let claims = h.sealed_claims(&body);
         assert_eq!(
             (claims.sub.as_str(), claims.aud.as_str(), claims.exp),
             ("alice", "client-a", NOW + 3600)
@@ -354,15 +357,7 @@ mod tests {
             .now_or_never()
             .unwrap();
         let body = String::from_utf8(res.body().as_bytes().to_vec()).unwrap();
-        let session = body
-            .split("<SessionToken>")
-            .nth(1)
-            .unwrap()
-            .split("</SessionToken>")
-            .next()
-            .unwrap();
-        let keys = h.config.session_keys.as_ref().unwrap().as_ref().unwrap();
-        let (claims, _) = keys.open(session, NOW).unwrap();
+        let claims = h.sealed_claims(&body);
         assert_eq!(claims.scope, Some(crate::policy::SessionPolicy::parse(doc).unwrap()));
         let bad = doc.replace("\"Action\"", "\"NotAction\"");
         let res = sts

@@ -487,21 +487,22 @@ mod tests {
         shared: &dyn crate::platform::SharedCache,
     ) -> Result<ProductAccess, AccessError> {
         let log = crate::platform::MemoryLog::default();
-        let random = crate::platform::CountingRandom::default();
-        let io = Io::new(clock, &random, http, &log).with_shared_cache(shared);
-        ask_as(client, &caller(IDP, who), http, &io)
+        ask_as(client, &caller(IDP, who), http, clock, shared, &log)
     }
 
-    /// Asks as `who`; the test upstream grants a subject `alice` at any issuer.
+    /// Asks as `who`, logging to `log`; the test upstream grants a subject `alice` at any issuer.
     fn ask_as(
         client: &UpstreamClient,
         who: &Caller,
         http: &CountingUpstream,
-        io: &Io<'_, CountingUpstream>,
+        clock: &dyn crate::platform::Clock,
+        shared: &dyn crate::platform::SharedCache,
+        log: &crate::platform::MemoryLog,
     ) -> Result<ProductAccess, AccessError> {
-        let _ = http;
+        let random = crate::platform::CountingRandom::default();
+        let io = Io::new(clock, &random, http, log).with_shared_cache(shared);
         let bearer = || async { Ok::<_, AccessError>(who.subject.as_str().to_owned()) };
-        futures_util::FutureExt::now_or_never(client.product(Some(who), "demo", "data", bearer, io))
+        futures_util::FutureExt::now_or_never(client.product(Some(who), "demo", "data", bearer, &io))
             .expect("no real I/O here")
     }
 
@@ -561,8 +562,6 @@ mod tests {
         let shared = crate::platform::MemorySharedCache::new(&clock);
         let http = CountingUpstream(std::cell::Cell::new(0));
         let log = crate::platform::MemoryLog::default();
-        let random = crate::platform::CountingRandom::default();
-        let io = Io::new(&clock, &random, &http, &log).with_shared_cache(&shared);
         let client = UpstreamClient::new(config(), mac());
         let mallory = caller(IDP, "mallory");
         let key = client.shared_key(&UpstreamClient::key(Some(&mallory), "demo", Some("data")));
@@ -574,13 +573,23 @@ mod tests {
         .unwrap();
         // 1. Plain JSON, as an unauthenticated writer would put it.
         put_shared(&shared, &key, grant.clone());
-        assert!(!ask_as(&client, &mallory, &http, &io).unwrap().permissions.read);
+        assert!(
+            !ask_as(&client, &mallory, &http, &clock, &shared, &log)
+                .unwrap()
+                .permissions
+                .read
+        );
         assert_eq!(http.0.get(), 1);
         // 2. MACed with another deployment's key.
         let foreign = crate::secret::DerivedKeys::from_secret(b"preview").key("upstream/shared-cache/v1");
         put_shared(&shared, &key, UpstreamClient::seal_shared(&foreign, &key, &grant));
         let fresh = UpstreamClient::new(config(), mac());
-        assert!(!ask_as(&fresh, &mallory, &http, &io).unwrap().permissions.read);
+        assert!(
+            !ask_as(&fresh, &mallory, &http, &clock, &shared, &log)
+                .unwrap()
+                .permissions
+                .read
+        );
         assert_eq!(http.0.get(), 2);
         // 3. A genuine entry of alice's, moved under mallory's key.
         let alice_key = client.shared_key(&UpstreamClient::key(Some(&caller(IDP, "alice")), "demo", Some("data")));
@@ -590,7 +599,12 @@ mod tests {
             UpstreamClient::seal_shared(mac().as_ref().unwrap(), &alice_key, &grant),
         );
         let fresh = UpstreamClient::new(config(), mac());
-        assert!(!ask_as(&fresh, &mallory, &http, &io).unwrap().permissions.read);
+        assert!(
+            !ask_as(&fresh, &mallory, &http, &clock, &shared, &log)
+                .unwrap()
+                .permissions
+                .read
+        );
         assert_eq!(http.0.get(), 3);
         let warnings = log
             .0
@@ -606,12 +620,18 @@ mod tests {
         let clock = crate::platform::FixedClock::at_secs(1_790_000_000);
         let shared = crate::platform::MemorySharedCache::new(&clock);
         let http = CountingUpstream(std::cell::Cell::new(0));
-        let log = crate::platform::MemoryLog::default();
-        let random = crate::platform::CountingRandom::default();
-        let io = Io::new(&clock, &random, &http, &log).with_shared_cache(&shared);
         let client = UpstreamClient::new(config(), mac());
-        ask_as(&client, &caller(IDP, "alice"), &http, &io).unwrap();
-        ask_as(&client, &caller("https://ci.example", "alice"), &http, &io).unwrap();
+        ask(&client, "alice", &http, &clock, &shared).unwrap();
+        let log = crate::platform::MemoryLog::default();
+        ask_as(
+            &client,
+            &caller("https://ci.example", "alice"),
+            &http,
+            &clock,
+            &shared,
+            &log,
+        )
+        .unwrap();
         assert_eq!(http.0.get(), 2, "one issuer's alice was given the other's answer");
     }
 }

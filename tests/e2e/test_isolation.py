@@ -37,6 +37,19 @@ def seed(w, objects: dict[str, bytes]) -> None:
         assert r.status_code == 204, (k, r.status_code, r.text)
 
 
+def only_the_first_issuers_alice_reads(idps, w):
+    """S3 clients for `alice` of each IdP; asserts the web IdP's reads the restricted object
+    and the CI IdP's is AccessDenied."""
+    web, ci = idps
+    alice_web = s3_for(w, sts_credentials(w, web.mint({"sub": "alice"})))
+    alice_ci = s3_for(w, sts_credentials(w, ci.mint({"sub": "alice"})))
+    assert alice_web.get_object(Bucket="demo", Key="restricted-data/secret.txt")["Body"].read() == b"top secret"
+    with pytest.raises(ClientError) as e:
+        alice_ci.get_object(Bucket="demo", Key="restricted-data/secret.txt")
+    assert code(e.value) == "AccessDenied"
+    return alice_web, alice_ci
+
+
 @pytest.fixture(scope="module")
 def idps():
     web = TestIdP(name="iso-web", audience="web").start()
@@ -75,14 +88,8 @@ def catalogue_worker(idps):
 
 
 def test_the_same_subject_at_another_trusted_issuer_reads_nothing_of_the_first_issuers_caller(idps, catalogue_worker):
-    web, ci = idps
     w = catalogue_worker
-    alice_web = s3_for(w, sts_credentials(w, web.mint({"sub": "alice"})))
-    alice_ci = s3_for(w, sts_credentials(w, ci.mint({"sub": "alice"})))
-    assert alice_web.get_object(Bucket="demo", Key="restricted-data/secret.txt")["Body"].read() == b"top secret"
-    with pytest.raises(ClientError) as e:
-        alice_ci.get_object(Bucket="demo", Key="restricted-data/secret.txt")
-    assert code(e.value) == "AccessDenied"
+    alice_web, alice_ci = only_the_first_issuers_alice_reads(idps, w)
     with pytest.raises(ClientError) as e:
         alice_ci.list_objects_v2(Bucket="demo", Prefix="restricted-data/")
     assert code(e.value) == "AccessDenied"
@@ -148,12 +155,7 @@ def test_the_upstream_api_is_asked_about_each_issuers_caller_with_sub_id(idps):
         w = worker(idps, {"UPSTREAM_API_URL": up.url, "UPSTREAM_API_AUDIENCE": "iso-upstream"}, port=port)
         with w:
             seed(w, {"demo/restricted-data/secret.txt": b"top secret"})
-            alice_web = s3_for(w, sts_credentials(w, web.mint({"sub": "alice"})))
-            alice_ci = s3_for(w, sts_credentials(w, ci.mint({"sub": "alice"})))
-            assert alice_web.get_object(Bucket="demo", Key="restricted-data/secret.txt")["Body"].read() == b"top secret"
-            with pytest.raises(ClientError) as e:
-                alice_ci.get_object(Bucket="demo", Key="restricted-data/secret.txt")
-            assert code(e.value) == "AccessDenied"
+            only_the_first_issuers_alice_reads(idps, w)
             seen = up.seen("/products/demo/restricted-data", sub="alice")
             assert up.failures() == [], [s.error for s in up.failures()]
             assert {s.claims["sub_id"]["iss"] for s in seen} == {web.issuer, ci.issuer}

@@ -1216,12 +1216,8 @@ mod policy_tests {
     use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
     use crate::policy::SessionPolicy;
     use crate::s3::auth::tests::{keys, session_with, signed_get, NOW};
+    use crate::upstream::catalogue::tests::DEMO as CATALOGUE;
     use futures_util::FutureExt;
-
-    const CATALOGUE: &str = r#"{"accounts": {"demo": {"products": {
-        "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
-        "restricted-data": {"visibility": "restricted", "readers": ["alice"],
-                            "backend": {"type": "r2", "prefix": "demo/restricted-data/"}}}}}}"#;
 
     /// Reads and listings of public-data only.
     const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[

@@ -216,10 +216,11 @@ impl Classify for serde_json::Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const DEMO: &str = r#"{"accounts": {"demo": {"products": {
+    /// A public and a restricted product (read by `alice`) of the account `demo`, on R2.
+    pub(crate) const DEMO: &str = r#"{"accounts": {"demo": {"products": {
         "public-data": {"visibility": "public", "backend": {"type": "r2", "prefix": "demo/public-data/"}},
         "restricted-data": {"visibility": "restricted", "readers": ["alice"],
                             "backend": {"type": "r2", "prefix": "demo/restricted-data/"}}}}}}"#;

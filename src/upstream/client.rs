@@ -571,41 +571,23 @@ mod tests {
                        "backend": {"type": "r2", "prefix": "p/"}}}}),
         )
         .unwrap();
-        // 1. Plain JSON, as an unauthenticated writer would put it.
-        put_shared(&shared, &key, grant.clone());
-        assert!(
-            !ask_as(&client, &mallory, &http, &clock, &shared, &log)
-                .unwrap()
-                .permissions
-                .read
-        );
-        assert_eq!(http.0.get(), 1);
-        // 2. MACed with another deployment's key.
         let foreign = crate::secret::DerivedKeys::from_secret(b"preview").key("upstream/shared-cache/v1");
-        put_shared(&shared, &key, UpstreamClient::seal_shared(&foreign, &key, &grant));
-        let fresh = UpstreamClient::new(config(), mac());
-        assert!(
-            !ask_as(&fresh, &mallory, &http, &clock, &shared, &log)
-                .unwrap()
-                .permissions
-                .read
-        );
-        assert_eq!(http.0.get(), 2);
-        // 3. A genuine entry of alice's, moved under mallory's key.
         let alice_key = client.shared_key(&UpstreamClient::key(Some(&caller(IDP, "alice")), "demo", Some("data")));
-        put_shared(
-            &shared,
-            &key,
+        let forgeries = [
+            // Plain JSON, as an unauthenticated writer would put it.
+            grant.clone(),
+            // MACed with another deployment's key.
+            UpstreamClient::seal_shared(&foreign, &key, &grant),
+            // A genuine entry of alice's, moved under mallory's key.
             UpstreamClient::seal_shared(mac().as_ref().unwrap(), &alice_key, &grant),
-        );
-        let fresh = UpstreamClient::new(config(), mac());
-        assert!(
-            !ask_as(&fresh, &mallory, &http, &clock, &shared, &log)
-                .unwrap()
-                .permissions
-                .read
-        );
-        assert_eq!(http.0.get(), 3);
+        ];
+        for (i, forged) in forgeries.into_iter().enumerate() {
+            put_shared(&shared, &key, forged);
+            let fresh = UpstreamClient::new(config(), mac());
+            let answer = ask_as(&fresh, &mallory, &http, &clock, &shared, &log).unwrap();
+            assert!(!answer.permissions.read, "forgery {i} was believed");
+            assert_eq!(http.0.get(), i as u32 + 1);
+        }
         let warnings = log
             .0
             .borrow()

@@ -59,6 +59,14 @@ impl Route {
     }
 }
 
+/// Whether answering `method` on `path` reads the request body. Only a route that serves
+/// a body-carrying method does (`POST /.sts`); everything else, S3 writes included, is
+/// answered from the method and path alone, so the adapter never reads a body it would
+/// throw away (an S3 `PUT` gets its 405 without a byte of its upload being read).
+pub fn reads_body(method: &Method, path: &str) -> bool {
+    !READ_METHODS.contains(method) && Route::of(path).methods().contains(method)
+}
+
 /// The provider as configured: off (no key), misconfigured, or serving.
 pub enum ProviderState<'c, S> {
     Off,
@@ -414,6 +422,20 @@ mod tests {
             call(&config, request(Method::POST, "/", &[])).status(),
             StatusCode::METHOD_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn only_a_route_serving_the_method_reads_the_body() {
+        assert!(reads_body(&Method::POST, STS_PATH));
+        assert!(reads_body(&Method::POST, "/.sts/"));
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS, Method::PUT, Method::DELETE] {
+            assert!(!reads_body(&m, STS_PATH), "{m}");
+        }
+        for m in [Method::PUT, Method::POST, Method::DELETE, Method::PATCH] {
+            for path in ["/acct/prod/key", "/acct", "/", JWKS_PATH, "/.test/mint"] {
+                assert!(!reads_body(&m, path), "{m} {path}");
+            }
+        }
     }
 
     #[test]

@@ -5,10 +5,14 @@
 //! does it with `rsa`. PKCS#1 v1.5 signatures are deterministic, so both produce the
 //! same bytes for the same key and input (the end-to-end suite checks that).
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
 use rsa::pkcs1v15::SigningKey;
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
 use rsa::signature::{SignatureEncoding, Signer as _};
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
 use sha2::Sha256;
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
 use crate::oidc::keys::ProviderKey;
 
 /// Why a signature could not be made.
@@ -26,11 +30,15 @@ pub trait Signer {
     async fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
 }
 
-/// Signs with the pure-Rust `rsa` crate.
+/// Signs with the pure-Rust `rsa` crate. Natively (tests, benchmarks) only, and in the wasm
+/// bundle only with the `insecure-test-routes` feature (`/.test/sign` compares it with
+/// WebCrypto): the release bundle signs with WebCrypto alone.
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
 pub struct RsaSigner {
     key: SigningKey<Sha256>,
 }
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
 impl RsaSigner {
     pub fn new(key: &ProviderKey) -> Self {
         Self {
@@ -47,6 +55,7 @@ impl RsaSigner {
     }
 }
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
 impl Signer for RsaSigner {
     async fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         self.sign_now(message)

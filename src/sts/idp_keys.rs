@@ -134,8 +134,8 @@ struct Entry {
     keys: Option<Rc<JwkSet>>,
     /// When `keys` stop being fresh.
     expires_at: u64,
-    /// When the last fetch (successful or not) finished: no new fetch before
-    /// `last_attempt + REFETCH_INTERVAL_SECS`.
+    /// When the last fetch (successful or not) finished: after a failure, or for a `kid`
+    /// the fresh keys lack, no new fetch before `last_attempt + REFETCH_INTERVAL_SECS`.
     last_attempt: u64,
     /// Why the last fetch failed, while it is the latest word from the IdP.
     last_error: Option<IdpError>,
@@ -200,9 +200,9 @@ impl Drop for Landing<'_> {
 }
 
 /// Per-isolate cache of each trusted issuer's keys. At most one fetch per issuer runs at
-/// a time (concurrent verifications join it), and a new one starts at most every
-/// [`REFETCH_INTERVAL_SECS`] whether the last one succeeded or failed, so neither random
-/// `kid`s nor a failing IdP make every `/.sts` request fetch.
+/// a time (concurrent verifications join it); after a failed fetch, or for a `kid` the
+/// fresh keys lack, a new one starts at most every [`REFETCH_INTERVAL_SECS`]. So neither
+/// random `kid`s nor a failing IdP make every `/.sts` request fetch.
 #[derive(Default)]
 pub struct KeyCache {
     entries: RefCell<HashMap<Issuer, Entry>>,
@@ -233,7 +233,11 @@ impl KeyCache {
             }
             if let Some(entry) = self.entries.borrow().get(issuer) {
                 let fresh = entry.keys.is_some() && now < entry.expires_at;
-                let throttled = now < entry.last_attempt + REFETCH_INTERVAL_SECS;
+                // Expired keys after a good fetch are refetched (at most once per TTL, which
+                // is at least MIN_TTL_SECS); an unknown kid, or any request after a failed
+                // fetch, waits out the refetch interval.
+                let throttled =
+                    now < entry.last_attempt + REFETCH_INTERVAL_SECS && (fresh || entry.last_error.is_some());
                 match entry.answer(kid, now) {
                     Ok(k) if fresh => return Ok(k),
                     answer if throttled => return answer,

@@ -29,6 +29,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chunked import upload_answered_before_its_end
 from idp import OMIT, TestIdP, signature_of
 from keys import new_key, session_key_b64
 from workerd import Worker, free_port
@@ -570,6 +571,15 @@ def test_other_methods_are_405_and_cors_allows_post_on_sts_only(sts):
 
 # ---------------------------------------------------------------------------------------
 # a worker without AUTH_AUDIENCE
+
+
+def test_a_chunked_body_past_64_kib_is_refused_without_waiting_for_its_end(sts):
+    # 128 KiB sent, no Content-Length, the last chunk held back: a worker that read the body
+    # whole before checking its size would wait for the end before answering.
+    a = upload_answered_before_its_end(sts.worker, "POST", "/.sts", 128 * 1024,
+                                       {"content-type": "application/x-www-form-urlencoded"})
+    assert (a.logged_status, a.status) == (413, 413), a
+    assert_issued(exchange(sts.url, sts.idp.mint()), sts.idp)  # the worker is fine
 
 
 def test_without_audience_sts_is_not_implemented(sts, aws_home):

@@ -352,6 +352,7 @@ mod tests {
         fetches: Cell<u32>,
         up: Cell<bool>,
         open: Rc<Cell<bool>>,
+        max_age: Cell<u64>,
     }
 
     impl CountingIdp {
@@ -360,6 +361,7 @@ mod tests {
                 fetches: Cell::new(0),
                 up: Cell::new(true),
                 open: Rc::new(Cell::new(true)),
+                max_age: Cell::new(300),
             }
         }
 
@@ -392,7 +394,8 @@ mod tests {
             } else {
                 serde_json::json!({"keys": [crate::oidc::keys::tests::test_key().jwk()]})
             };
-            Ok(response(200, &body.to_string(), Some("max-age=300")))
+            let cc = format!("max-age={}", self.max_age.get());
+            Ok(response(200, &body.to_string(), Some(&cc)))
         }
     }
 
@@ -460,6 +463,16 @@ mod tests {
             ));
         }
         assert_eq!(idp.fetches(), 2);
+    }
+
+    #[test]
+    fn keys_past_a_short_max_age_are_refetched_without_waiting_for_the_interval() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        idp.max_age.set(MIN_TTL_SECS);
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+        clock.advance_secs(MIN_TTL_SECS);
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+        assert_eq!(idp.fetches(), 2, "the IdP's max-age is honoured after a good fetch");
     }
 
     #[test]

@@ -81,9 +81,9 @@ impl Secrets for EnvSecrets<'_> {
     }
 }
 
-#[cfg(feature = "insecure-test-routes")]
 /// `PUT /.test/r2/{key}`: writes the body into the R2 binding, for the end-to-end suite to
 /// seed objects. Served only under the same rule as the other insecure test routes.
+#[cfg(feature = "insecure-test-routes")]
 async fn test_r2_put(mut req: Request, env: &Env) -> worker::Result<Response> {
     let path = req.path();
     let raw_key = path.trim_start_matches("/.test/r2/");

@@ -4,10 +4,10 @@
 dev:            ## install what is missing, generate dev keys, build, serve on 127.0.0.1:8787
 	scripts/dev.sh
 
-test:           ## fmt, clippy, native tests, wasm build, end-to-end suite in workerd
+test:           ## fmt, clippy, native tests, release + e2e wasm builds, tooling tests, end-to-end suite in workerd
 	scripts/test.sh
 
-build:          ## the worker bundle in build/
+build:          ## the release worker bundle in build/ (no /.test routes)
 	scripts/setup.sh
 	scripts/build.sh
 
@@ -17,6 +17,7 @@ setup:          ## install the pinned tools only
 bench:          ## measure size, cold start, latency and signing cost (prints numbers)
 	scripts/setup.sh --e2e
 	scripts/build.sh
+	scripts/build.sh --e2e
 	.venv/bin/python tests/e2e/bench.py
 
 keys:           ## print a new OIDC key, kid and session key for GitHub secrets (ENVIRONMENT=production); writes nothing

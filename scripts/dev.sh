@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/dev-vars.sh
-scripts/build.sh
+# The dev IdP is /.test/mint, so `make dev` runs the bundle with the test routes.
+scripts/build.sh --e2e
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 # Seed the local R2 bucket (the embedded catalogue's sample products) once.
 if [ ! -f .wrangler/.sample-bucket-seeded ]; then
@@ -15,4 +16,4 @@ if [ ! -f .wrangler/.sample-bucket-seeded ]; then
   done
   mkdir -p .wrangler && touch .wrangler/.sample-bucket-seeded
 fi
-exec node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" --show-interactive-dev-session=false
+exec node_modules/.bin/wrangler dev build-e2e/index.js --ip 127.0.0.1 --port "${PORT:-8787}" --show-interactive-dev-session=false

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints (host and wasm32), native tests, the wasm build,
+# The test command: formatting, lints (host and wasm32, with and without the test routes),
+# native tests, the release and end-to-end wasm builds,
 # the workflow files, cargo audit, the tooling tests, and the end-to-end suite against the
 # built worker in workerd.
 set -euo pipefail
@@ -15,10 +16,15 @@ step "clippy (host)"
 cargo clippy --all-targets -- -D warnings
 step "clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+step "clippy (host and wasm32, with the insecure-test-routes feature)"
+cargo clippy --all-targets --features insecure-test-routes -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --features insecure-test-routes -- -D warnings
 step "native tests"
 cargo test
-step "wasm build"
+step "wasm build (release bundle, build/)"
 scripts/build.sh
+step "wasm build (end-to-end bundle with the /.test routes, build-e2e/)"
+scripts/build.sh --e2e
 step "workflow files (GitHub workflow schema, offline)"
 .venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 step "cargo audit (RustSec advisories, audit.toml)"

@@ -75,7 +75,8 @@ pub struct Config {
     /// deployment holds neither secret.
     pub derived_keys: Option<DerivedKeys>,
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
-    /// Honoured only while the issuer is a loopback URL, so never in a deployment. Default: off.
+    /// Honoured only while the issuer is a loopback URL, so never in a deployment, and only
+    /// in builds with the `insecure-test-routes` feature (never the release bundle). Default: off.
     pub insecure_test_routes: bool,
 }
 
@@ -83,7 +84,9 @@ impl Config {
     pub fn from_settings(settings: &dyn Settings) -> Self {
         let provider = provider_config(settings);
         let on_loopback = matches!(&provider, Ok(Some(p)) if p.issuer.is_loopback());
-        let insecure_test_routes = on_loopback && settings.var("INSECURE_TEST_ROUTES").as_deref() == Some("1");
+        let insecure_test_routes = cfg!(any(test, feature = "insecure-test-routes"))
+            && on_loopback
+            && settings.var("INSECURE_TEST_ROUTES").as_deref() == Some("1");
         let session_keys = session_keys(settings);
         let mut sts = sts_config(settings);
         if matches!((&sts, &session_keys), (Ok(Some(_)), Ok(None))) {

@@ -32,6 +32,8 @@ pub mod s3;
 pub mod secret;
 pub mod service;
 pub mod sts;
+/// The `/.test/*` routes: only in builds with the `insecure-test-routes` feature.
+#[cfg(any(test, feature = "insecure-test-routes"))]
 pub mod testing;
 pub mod time;
 pub mod upstream;

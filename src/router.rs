@@ -3,6 +3,8 @@
 //!
 //! Every non-S3 route lives under a dot-prefixed path (`/.well-known`, `/.oauth2`,
 //! `/.sts`, `/.test`): S3 bucket names cannot start with a dot, so they never collide.
+//! The `/.test` routes exist only in builds with the `insecure-test-routes` feature (the
+//! end-to-end suite's and `make dev`'s bundle), never in the release bundle.
 
 use http::{Method, Request, Response, StatusCode};
 
@@ -10,12 +12,15 @@ use crate::config::{Config, ConfigError};
 use crate::oidc::discovery::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH};
 use crate::oidc::keys::ProviderKey;
 use crate::oidc::provider::Provider;
-use crate::oidc::signer::{RsaSigner, Signer};
+#[cfg(any(test, feature = "insecure-test-routes"))]
+use crate::oidc::signer::RsaSigner;
+use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
 use crate::s3::service::{Dispatch, S3Service};
 use crate::s3::store::ObjectStore;
 use crate::service::{FeatureState, Features, ServiceInfo};
 use crate::sts::{Sts, StsState, STS_PATH};
+#[cfg(any(test, feature = "insecure-test-routes"))]
 use crate::testing;
 use crate::upstream::client::UpstreamClient;
 use crate::web::{self, Body, READ_METHODS};
@@ -28,8 +33,11 @@ pub enum Route {
     Jwks,
     Authorize,
     Sts,
+    #[cfg(any(test, feature = "insecure-test-routes"))]
     TestSign,
+    #[cfg(any(test, feature = "insecure-test-routes"))]
     TestMint,
+    #[cfg(any(test, feature = "insecure-test-routes"))]
     TestCredentials,
     NotFound,
 }
@@ -42,8 +50,11 @@ impl Route {
             JWKS_PATH => Route::Jwks,
             AUTHORIZE_PATH => Route::Authorize,
             STS_PATH | "/.sts/" => Route::Sts,
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             testing::SIGN_PATH => Route::TestSign,
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             testing::MINT_PATH => Route::TestMint,
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             testing::CREDENTIALS_PATH => Route::TestCredentials,
             _ => Route::NotFound,
         }
@@ -62,6 +73,14 @@ impl Route {
 /// The label of the key that authenticates upstream answers in the shared cache.
 const UPSTREAM_CACHE_MAC_LABEL: &str = "upstream/shared-cache/v1";
 
+/// Whether answering `method` on `path` reads the request body. Only a route that serves
+/// a body-carrying method does (`POST /.sts`); everything else, S3 writes included, is
+/// answered from the method and path alone, so the adapter never reads a body it would
+/// throw away (an S3 `PUT` gets its 405 without a byte of its upload being read).
+pub fn reads_body(method: &Method, path: &str) -> bool {
+    !READ_METHODS.contains(method) && Route::of(path).methods().contains(method)
+}
+
 /// The provider as configured: off (no key), misconfigured, or serving.
 pub enum ProviderState<'c, S> {
     Off,
@@ -75,20 +94,17 @@ pub struct App<'c, S> {
     sts: Sts<'c>,
     s3: S3Service<'c>,
     /// Present only when `INSECURE_TEST_ROUTES` is honoured.
+    #[cfg(any(test, feature = "insecure-test-routes"))]
     test_rsa_signer: Option<RsaSigner>,
 }
 
 impl<'c, S: Signer + 'static> App<'c, S> {
     /// Builds the app. `make_signer` picks how the active key signs (WebCrypto on Workers).
     pub fn new(config: &'c Config, make_signer: impl FnOnce(&ProviderKey) -> S) -> Self {
-        let (provider, test_rsa_signer) = match &config.provider {
-            Ok(None) => (ProviderState::Off, None),
-            Err(e) => (ProviderState::Misconfigured(e), None),
-            Ok(Some(p)) => {
-                let signer = make_signer(&p.active);
-                let test = config.insecure_test_routes.then(|| RsaSigner::new(&p.active));
-                (ProviderState::On(Box::new(Provider::new(p, signer))), test)
-            }
+        let provider = match &config.provider {
+            Ok(None) => ProviderState::Off,
+            Err(e) => ProviderState::Misconfigured(e),
+            Ok(Some(p)) => ProviderState::On(Box::new(Provider::new(p, make_signer(&p.active)))),
         };
         let sts_state = match (&config.sts, &config.session_keys) {
             (Ok(None), _) => StsState::Off,
@@ -118,7 +134,11 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             provider,
             sts: Sts::new(sts_state),
             s3,
-            test_rsa_signer,
+            #[cfg(any(test, feature = "insecure-test-routes"))]
+            test_rsa_signer: match &config.provider {
+                Ok(Some(p)) if config.insecure_test_routes => Some(RsaSigner::new(&p.active)),
+                _ => None,
+            },
         }
     }
 
@@ -206,6 +226,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             Route::Discovery | Route::Jwks | Route::Authorize if matches!(self.provider, ProviderState::Off) => {
                 Route::NotFound
             }
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             Route::TestSign | Route::TestMint | Route::TestCredentials if self.test_rsa_signer.is_none() => {
                 Route::NotFound
             }
@@ -222,6 +243,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         match route {
             Route::Service => return web::json(StatusCode::OK, self.service_info().to_json()),
             Route::Sts => return self.sts.handle(req, io).await,
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             Route::TestCredentials => {
                 return testing::credentials(req, self.s3.session_keys, self.sts.first_issuer(), io.clock, io.random);
             }
@@ -236,12 +258,14 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             Route::Discovery => provider.discovery(),
             Route::Jwks => provider.jwks(req.headers()),
             Route::Authorize => provider.authorize(),
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             Route::TestSign => match &self.test_rsa_signer {
                 Some(rsa) => testing::sign(req, provider, rsa).await,
                 None => not_found(),
             },
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             Route::TestMint => testing::mint(req, provider, io.clock, io.random).await,
-            Route::Service | Route::Sts | Route::TestCredentials | Route::NotFound => not_found(),
+            _ => not_found(),
         }
     }
 }
@@ -435,6 +459,20 @@ mod tests {
             call(&config, request(Method::POST, "/", &[])).status(),
             StatusCode::METHOD_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn only_a_route_serving_the_method_reads_the_body() {
+        assert!(reads_body(&Method::POST, STS_PATH));
+        assert!(reads_body(&Method::POST, "/.sts/"));
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS, Method::PUT, Method::DELETE] {
+            assert!(!reads_body(&m, STS_PATH), "{m}");
+        }
+        for m in [Method::PUT, Method::POST, Method::DELETE, Method::PATCH] {
+            for path in ["/acct/prod/key", "/acct", "/", JWKS_PATH, "/.test/mint"] {
+                assert!(!reads_body(&m, path), "{m} {path}");
+            }
+        }
     }
 
     #[test]

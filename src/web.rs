@@ -56,6 +56,57 @@ impl Body {
     }
 }
 
+/// Largest request body read into memory (form posts to `/.sts` are a few KiB).
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// A request body past [`MAX_REQUEST_BODY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyTooLarge;
+
+/// A request body collected chunk by chunk and given up the moment it passes
+/// [`MAX_REQUEST_BODY`], so a body without `Content-Length` (chunked) is never read
+/// further than the bound.
+#[derive(Debug, Default)]
+pub struct BoundedBody(Vec<u8>);
+
+impl BoundedBody {
+    /// Refuses at once a body whose declared `Content-Length` is already past the bound.
+    pub fn expecting(content_length: Option<&HeaderValue>) -> Result<Self, BodyTooLarge> {
+        // RFC 9110 §8.6: Content-Length = 1*DIGIT (too many digits for u64 is too large).
+        let declared = content_length
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
+        match declared.map(str::parse::<u64>) {
+            Some(Ok(n)) if n <= MAX_REQUEST_BODY as u64 => Ok(Self::default()),
+            Some(_) => Err(BodyTooLarge),
+            // No usable length: bounded while it is read.
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Appends one chunk, or fails if the body would pass the bound.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyTooLarge> {
+        if self.0.len().saturating_add(chunk.len()) > MAX_REQUEST_BODY {
+            return Err(BodyTooLarge);
+        }
+        self.0.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// 413 for a request body past [`MAX_REQUEST_BODY`].
+pub fn body_too_large() -> Response<Body> {
+    json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "request body too large",
+    )
+}
+
 /// Methods every read-only route serves, with the CORS preflight.
 pub const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD, Method::OPTIONS];
 
@@ -163,6 +214,26 @@ fn is_token(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_refused_as_soon_as_it_passes_the_bound() {
+        let mut body = BoundedBody::expecting(None).unwrap();
+        let chunk = vec![b'x'; 16 * 1024];
+        for _ in 0..4 {
+            body.push(&chunk).unwrap();
+        }
+        assert_eq!(body.push(b"y"), Err(BodyTooLarge));
+        assert_eq!(body.into_bytes().len(), MAX_REQUEST_BODY);
+    }
+
+    #[test]
+    fn a_declared_length_past_the_bound_is_refused_before_reading() {
+        let len = |v: &str| BoundedBody::expecting(Some(&HeaderValue::from_str(v).unwrap())).map(|_| ());
+        assert_eq!(len("65537"), Err(BodyTooLarge));
+        assert_eq!(len("99999999999999999999"), Err(BodyTooLarge));
+        assert_eq!(len("65536"), Ok(()));
+        assert_eq!(len("chunked"), Ok(()), "no usable length: bounded while read");
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

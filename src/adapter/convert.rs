@@ -1,14 +1,12 @@
 //! `worker` ⇄ `http` conversions.
 
+use futures_util::StreamExt;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use worker::{Request, Response, ResponseBuilder};
 
 use crate::edge;
-use crate::web::{self, Body};
-
-/// Largest request body read into memory (form posts to `/.sts` are a few KiB).
-const MAX_BODY: usize = 64 * 1024;
+use crate::web::{self, Body, BoundedBody};
 
 /// `request.cf[property]` when it is a string: only the runtime fills `cf`, never the client.
 fn cf_string(req: &Request, property: &str) -> Option<String> {
@@ -36,35 +34,38 @@ pub(crate) async fn request_from_worker(mut req: Request) -> Result<http::Reques
     }
     // worker-rs 0.8's `Cf` has no accessor for the properties this needs.
     edge::restore_client_headers(&mut headers, |property| cf_string(&req, property));
-    let body = if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        Vec::new()
+    // Decided from method and path before a byte is read: a write to an S3 path is
+    // answered 405 by the core without its upload being read.
+    let body = if crate::router::reads_body(&method, url.path()) {
+        read_bounded(&mut req, headers.get(http::header::CONTENT_LENGTH)).await?
     } else {
-        let declared = headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY) {
-            return Err(web::json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                "request body too large",
-            ));
-        }
-        let bytes = req.bytes().await.map_err(|_| bad("unreadable body"))?;
-        if bytes.len() > MAX_BODY {
-            return Err(web::json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                "request body too large",
-            ));
-        }
-        bytes
+        Vec::new()
     };
     let mut builder = http::Request::builder().method(method).uri(target.as_str());
     if let Some(h) = builder.headers_mut() {
         *h = headers;
     }
     builder.body(body).map_err(|_| bad("unparsable request target"))
+}
+
+/// Reads the body chunk by chunk, giving up (413) the moment it passes the bound, so a
+/// chunked upload is never read whole.
+async fn read_bounded(
+    req: &mut Request,
+    content_length: Option<&HeaderValue>,
+) -> Result<Vec<u8>, http::Response<Body>> {
+    let too_large = |_| web::body_too_large();
+    let mut body = BoundedBody::expecting(content_length).map_err(too_large)?;
+    // A request without a body (no `ReadableStream`) is an empty one.
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Vec::new());
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|_| web::json_error(StatusCode::BAD_REQUEST, "invalid_request", "unreadable body"))?;
+        body.push(&chunk).map_err(too_large)?;
+    }
+    Ok(body.into_bytes())
 }
 
 /// Converts an outgoing response, marked so that the platform does not compress it.

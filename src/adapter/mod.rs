@@ -83,6 +83,7 @@ impl Secrets for EnvSecrets<'_> {
 
 /// `PUT /.test/r2/{key}`: writes the body into the R2 binding, for the end-to-end suite to
 /// seed objects. Served only under the same rule as the other insecure test routes.
+#[cfg(feature = "insecure-test-routes")]
 async fn test_r2_put(mut req: Request, env: &Env) -> worker::Result<Response> {
     let path = req.path();
     let raw_key = path.trim_start_matches("/.test/r2/");
@@ -106,6 +107,7 @@ async fn test_r2_put(mut req: Request, env: &Env) -> worker::Result<Response> {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
+    #[cfg(feature = "insecure-test-routes")]
     if config(&env).insecure_test_routes && req.method() == worker::Method::Put && req.path().starts_with("/.test/r2/")
     {
         return test_r2_put(req, &env).await;

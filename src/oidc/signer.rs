@@ -5,12 +5,6 @@
 //! does it with `rsa`. PKCS#1 v1.5 signatures are deterministic, so both produce the
 //! same bytes for the same key and input (the end-to-end suite checks that).
 
-use rsa::pkcs1v15::SigningKey;
-use rsa::signature::{SignatureEncoding, Signer as _};
-use sha2::Sha256;
-
-use crate::oidc::keys::ProviderKey;
-
 /// Why a signature could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
@@ -26,30 +20,45 @@ pub trait Signer {
     async fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
 }
 
-/// Signs with the pure-Rust `rsa` crate.
-pub struct RsaSigner {
-    key: SigningKey<Sha256>,
-}
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
+pub use pure_rust::RsaSigner;
 
-impl RsaSigner {
-    pub fn new(key: &ProviderKey) -> Self {
-        Self {
-            key: SigningKey::<Sha256>::new(key.private_key().clone()),
+#[cfg(any(not(target_arch = "wasm32"), feature = "insecure-test-routes"))]
+mod pure_rust {
+    use rsa::pkcs1v15::SigningKey;
+    use rsa::signature::{SignatureEncoding, Signer as _};
+    use sha2::Sha256;
+
+    use super::{SignError, Signer};
+    use crate::oidc::keys::ProviderKey;
+
+    /// Signs with the pure-Rust `rsa` crate. Natively (tests, benchmarks) only, and in the wasm
+    /// bundle only with the `insecure-test-routes` feature (`/.test/sign` compares it with
+    /// WebCrypto): the release bundle signs with WebCrypto alone.
+    pub struct RsaSigner {
+        key: SigningKey<Sha256>,
+    }
+
+    impl RsaSigner {
+        pub fn new(key: &ProviderKey) -> Self {
+            Self {
+                key: SigningKey::<Sha256>::new(key.private_key().clone()),
+            }
+        }
+
+        /// The synchronous signature, for benchmarks.
+        pub fn sign_now(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+            self.key
+                .try_sign(message)
+                .map(|s| s.to_vec())
+                .map_err(|_| SignError::Failed)
         }
     }
 
-    /// The synchronous signature, for benchmarks.
-    pub fn sign_now(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.key
-            .try_sign(message)
-            .map(|s| s.to_vec())
-            .map_err(|_| SignError::Failed)
-    }
-}
-
-impl Signer for RsaSigner {
-    async fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.sign_now(message)
+    impl Signer for RsaSigner {
+        async fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+            self.sign_now(message)
+        }
     }
 }
 
@@ -60,6 +69,7 @@ mod tests {
     use futures_util::FutureExt;
     use rsa::pkcs1v15::{Signature, VerifyingKey};
     use rsa::signature::Verifier;
+    use sha2::Sha256;
 
     #[test]
     fn rsa_signature_verifies_and_is_deterministic() {

@@ -4,13 +4,17 @@
 //! §4) and its `jwks_uri`, cached for the JWKS response's `max-age` clamped to
 //! [`MIN_TTL_SECS`, `MAX_TTL_SECS`], refetched at once (at most every
 //! [`REFETCH_INTERVAL_SECS`]) when a token names an unknown `kid`, and kept in use for
-//! [`GRACE_SECS`] past expiry while the IdP cannot be reached.
+//! [`GRACE_SECS`] past expiry while the IdP cannot be reached. A failed fetch throttles
+//! the next one just as a successful one does, and concurrent verifications for one
+//! issuer share one fetch.
 //!
 //! Each fetch is split into a pure request builder and a response parser.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 
 use http::{header, Request, Response, StatusCode};
 use serde::Deserialize;
@@ -124,16 +128,85 @@ fn check_status(res: &Response<Vec<u8>>, what: &str) -> Result<(), IdpError> {
     Ok(())
 }
 
-struct Cached {
-    keys: Rc<JwkSet>,
+/// What is known about one issuer: its last good key set, and when it was last asked.
+struct Entry {
+    /// The last key set fetched, if any fetch has succeeded.
+    keys: Option<Rc<JwkSet>>,
+    /// When `keys` stop being fresh.
     expires_at: u64,
-    last_fetch: u64,
+    /// When the last fetch (successful or not) finished: after a failure, or for a `kid`
+    /// the fresh keys lack, no new fetch before `last_attempt + REFETCH_INTERVAL_SECS`.
+    last_attempt: u64,
+    /// Why the last fetch failed, while it is the latest word from the IdP.
+    last_error: Option<IdpError>,
 }
 
-/// Per-isolate cache of each trusted issuer's keys.
+impl Entry {
+    /// The answer from what is cached, without fetching.
+    fn answer(&self, kid: Option<&str>, now: u64) -> Result<Jwk, IdpError> {
+        let usable = self.keys.as_ref().filter(|_| now < self.expires_at + GRACE_SECS);
+        match (usable.and_then(|k| k.find(kid)), &self.last_error) {
+            (Some(k), _) => Ok(k.clone()),
+            // Unreachable or broken IdP: say so rather than blame the token's kid.
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) if usable.is_some() => Err(IdpError::UnknownKid),
+            (None, None) => Err(IdpError::Unreachable {
+                what: "no keys fetched yet".into(),
+            }),
+        }
+    }
+}
+
+/// One fetch in progress for an issuer, which concurrent verifications wait for.
+#[derive(Default)]
+struct Flight {
+    done: Cell<bool>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl Flight {
+    /// Resolves once the fetch has finished (or its request was dropped).
+    fn landed(self: Rc<Self>) -> impl Future<Output = ()> {
+        std::future::poll_fn(move |cx| {
+            if self.done.get() {
+                Poll::Ready(())
+            } else {
+                let mut waiters = self.waiters.borrow_mut();
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// Ends a flight when the fetching request finishes or is dropped mid-fetch: the waiters
+/// wake and read the cache (or, if nothing was recorded, one of them fetches).
+struct Landing<'a> {
+    cache: &'a KeyCache,
+    issuer: &'a Issuer,
+    flight: Rc<Flight>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        self.cache.in_flight.borrow_mut().remove(self.issuer);
+        self.flight.done.set(true);
+        for waker in self.flight.waiters.borrow_mut().drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Per-isolate cache of each trusted issuer's keys. At most one fetch per issuer runs at
+/// a time (concurrent verifications join it); after a failed fetch, or for a `kid` the
+/// fresh keys lack, a new one starts at most every [`REFETCH_INTERVAL_SECS`]. So neither
+/// random `kid`s nor a failing IdP make every `/.sts` request fetch.
 #[derive(Default)]
 pub struct KeyCache {
-    entries: RefCell<HashMap<Issuer, Cached>>,
+    entries: RefCell<HashMap<Issuer, Entry>>,
+    in_flight: RefCell<HashMap<Issuer, Rc<Flight>>>,
 }
 
 impl KeyCache {
@@ -145,48 +218,58 @@ impl KeyCache {
         http: &H,
         clock: &dyn Clock,
     ) -> Result<Jwk, IdpError> {
-        let now = clock.now_secs();
-        let (cached, fresh, may_refetch) = match self.entries.borrow().get(issuer) {
-            Some(c) => (
-                Some(Rc::clone(&c.keys)),
-                now < c.expires_at,
-                now >= c.last_fetch + REFETCH_INTERVAL_SECS,
-            ),
-            None => (None, false, true),
-        };
-        if let (Some(keys), true) = (&cached, fresh) {
-            if let Some(k) = keys.find(kid) {
-                return Ok(k.clone());
+        loop {
+            let now = clock.now_secs();
+            let joined = self.in_flight.borrow().get(issuer).cloned();
+            if let Some(flight) = joined {
+                // Single flight: wait for the fetch already under way, then read the cache.
+                flight.landed().await;
+                if let Some(entry) = self.entries.borrow().get(issuer) {
+                    if entry.last_attempt + REFETCH_INTERVAL_SECS > clock.now_secs() {
+                        return entry.answer(kid, clock.now_secs());
+                    }
+                }
+                continue;
             }
-            if !may_refetch {
-                return Err(IdpError::UnknownKid);
-            }
-        }
-        match fetch(issuer, http).await {
-            Ok((set, ttl)) => {
-                let set = Rc::new(set);
-                self.entries.borrow_mut().insert(
-                    issuer.clone(),
-                    Cached {
-                        keys: Rc::clone(&set),
-                        expires_at: now + ttl,
-                        last_fetch: now,
-                    },
-                );
-                set.find(kid).cloned().ok_or(IdpError::UnknownKid)
-            }
-            Err(e) => {
-                // Unreachable or broken IdP: stale keys serve for a grace period.
-                let stale = self
-                    .entries
-                    .borrow()
-                    .get(issuer)
-                    .and_then(|c| (now < c.expires_at + GRACE_SECS).then(|| Rc::clone(&c.keys)));
-                match stale {
-                    Some(keys) => keys.find(kid).cloned().ok_or(e),
-                    None => Err(e),
+            if let Some(entry) = self.entries.borrow().get(issuer) {
+                let fresh = entry.keys.is_some() && now < entry.expires_at;
+                // Expired keys after a good fetch are refetched (at most once per TTL, which
+                // is at least MIN_TTL_SECS); an unknown kid, or any request after a failed
+                // fetch, waits out the refetch interval.
+                let throttled =
+                    now < entry.last_attempt + REFETCH_INTERVAL_SECS && (fresh || entry.last_error.is_some());
+                match entry.answer(kid, now) {
+                    Ok(k) if fresh => return Ok(k),
+                    answer if throttled => return answer,
+                    _ => {}
                 }
             }
+            let flight = Rc::new(Flight::default());
+            self.in_flight.borrow_mut().insert(issuer.clone(), Rc::clone(&flight));
+            let _landing = Landing {
+                cache: self,
+                issuer,
+                flight,
+            };
+            let result = fetch(issuer, http).await;
+            let now = clock.now_secs();
+            let mut entries = self.entries.borrow_mut();
+            let entry = entries.entry(issuer.clone()).or_insert(Entry {
+                keys: None,
+                expires_at: 0,
+                last_attempt: now,
+                last_error: None,
+            });
+            entry.last_attempt = now;
+            match result {
+                Ok((set, ttl)) => {
+                    entry.keys = Some(Rc::new(set));
+                    entry.expires_at = now + ttl;
+                    entry.last_error = None;
+                }
+                Err(e) => entry.last_error = Some(e),
+            }
+            return entry.answer(kid, now);
         }
     }
 }
@@ -202,6 +285,7 @@ async fn fetch<H: HttpClient>(issuer: &Issuer, http: &H) -> Result<(JwkSet, u64)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::FixedClock;
 
     fn response(status: u16, body: &str, cc: Option<&str>) -> Response<Vec<u8>> {
         let mut b = Response::builder().status(status);
@@ -259,5 +343,186 @@ mod tests {
             MAX_TTL_SECS
         );
         assert_eq!(jwks_response(&response(200, body, None)).unwrap().1, DEFAULT_TTL_SECS);
+    }
+
+    /// An IdP that counts every request, can be down, and can hold its answers until the
+    /// test opens the gate.
+    struct CountingIdp {
+        /// Fetches started (each begins with the discovery request).
+        fetches: Cell<u32>,
+        up: Cell<bool>,
+        open: Rc<Cell<bool>>,
+        max_age: Cell<u64>,
+    }
+
+    impl CountingIdp {
+        fn new() -> Self {
+            Self {
+                fetches: Cell::new(0),
+                up: Cell::new(true),
+                open: Rc::new(Cell::new(true)),
+                max_age: Cell::new(300),
+            }
+        }
+
+        fn fetches(&self) -> u32 {
+            self.fetches.get()
+        }
+    }
+
+    impl HttpClient for CountingIdp {
+        async fn fetch(&self, req: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, crate::platform::FetchError> {
+            let discovery = req.uri().path().ends_with("/.well-known/openid-configuration");
+            if discovery {
+                self.fetches.set(self.fetches.get() + 1);
+            }
+            let open = Rc::clone(&self.open);
+            std::future::poll_fn(move |cx| {
+                if open.get() {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await;
+            if !self.up.get() {
+                return Err(crate::platform::FetchError::Network);
+            }
+            let body = if discovery {
+                serde_json::json!({"issuer": issuer().as_str(), "jwks_uri": "https://idp.example/keys"})
+            } else {
+                serde_json::json!({"keys": [crate::oidc::keys::tests::test_key().jwk()]})
+            };
+            let cc = format!("max-age={}", self.max_age.get());
+            Ok(response(200, &body.to_string(), Some(&cc)))
+        }
+    }
+
+    const KID: &str = "test-1";
+
+    /// Polls until ready (the fake IdP wakes itself while its gate is closed).
+    fn until_ready<F: Future>(mut f: std::pin::Pin<&mut F>, cx: &mut std::task::Context<'_>) -> F::Output {
+        loop {
+            if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                return r;
+            }
+        }
+    }
+
+    fn key_now(cache: &KeyCache, kid: &str, idp: &CountingIdp, clock: &FixedClock) -> Result<Jwk, IdpError> {
+        futures_util::FutureExt::now_or_never(cache.key(&issuer(), Some(kid), idp, clock))
+            .expect("the fake IdP answers without waiting")
+    }
+
+    #[test]
+    fn random_kids_cause_at_most_one_fetch_per_interval() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+        clock.advance_secs(REFETCH_INTERVAL_SECS);
+        for i in 0..50 {
+            assert_eq!(
+                key_now(&cache, &format!("random-{i}"), &idp, &clock),
+                Err(IdpError::UnknownKid)
+            );
+        }
+        assert_eq!(idp.fetches(), 2, "the first fetch and one refetch, not one per kid");
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+    }
+
+    #[test]
+    fn a_failing_idp_is_asked_at_most_once_per_interval() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        idp.up.set(false);
+        for _ in 0..20 {
+            let err = key_now(&cache, KID, &idp, &clock).unwrap_err();
+            assert!(matches!(err, IdpError::Unreachable { .. }), "{err:?}");
+        }
+        assert_eq!(idp.fetches(), 1, "a failure throttles the next fetch too");
+        clock.advance_secs(REFETCH_INTERVAL_SECS - 1);
+        assert!(key_now(&cache, KID, &idp, &clock).is_err());
+        assert_eq!(idp.fetches(), 1);
+        // Once the interval has passed the IdP is asked again, and its recovery is seen.
+        clock.advance_secs(1);
+        idp.up.set(true);
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+        assert_eq!(idp.fetches(), 2);
+    }
+
+    #[test]
+    fn a_failed_refetch_keeps_serving_cached_keys_and_throttles_the_next() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+        idp.up.set(false);
+        clock.advance_secs(400); // past max-age=300, inside the grace period
+        for _ in 0..10 {
+            assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+            assert!(matches!(
+                key_now(&cache, "random", &idp, &clock),
+                Err(IdpError::Unreachable { .. })
+            ));
+        }
+        assert_eq!(idp.fetches(), 2);
+    }
+
+    #[test]
+    fn keys_past_a_short_max_age_are_refetched_without_waiting_for_the_interval() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        idp.max_age.set(MIN_TTL_SECS);
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+        clock.advance_secs(MIN_TTL_SECS);
+        assert!(key_now(&cache, KID, &idp, &clock).is_ok());
+        assert_eq!(idp.fetches(), 2, "the IdP's max-age is honoured after a good fetch");
+    }
+
+    #[test]
+    fn concurrent_verifications_for_one_issuer_share_one_fetch() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        let iss = issuer();
+        idp.open.set(false);
+        let futs: Vec<_> = (0..10).map(|_| cache.key(&iss, Some(KID), &idp, &clock)).collect();
+        let mut all = Box::pin(futures_util::future::join_all(futs));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(all.as_mut().poll(&mut cx).is_pending());
+        idp.open.set(true);
+        let results = until_ready(all.as_mut(), &mut cx);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(idp.fetches(), 1);
+    }
+
+    #[test]
+    fn concurrent_verifications_share_a_failure_too() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        let iss = issuer();
+        idp.open.set(false);
+        idp.up.set(false);
+        let futs: Vec<_> = (0..10).map(|_| cache.key(&iss, Some(KID), &idp, &clock)).collect();
+        let mut all = Box::pin(futures_util::future::join_all(futs));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(all.as_mut().poll(&mut cx).is_pending());
+        idp.open.set(true);
+        let results = until_ready(all.as_mut(), &mut cx);
+        assert!(results.iter().all(Result::is_err));
+        assert_eq!(idp.fetches(), 1);
+    }
+
+    #[test]
+    fn a_dropped_fetch_lets_a_waiting_verification_fetch() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        let iss = issuer();
+        idp.open.set(false);
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut first = Box::pin(cache.key(&iss, Some(KID), &idp, &clock));
+        let mut second = Box::pin(cache.key(&iss, Some(KID), &idp, &clock));
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        drop(first);
+        idp.open.set(true);
+        let result = until_ready(second.as_mut(), &mut cx);
+        assert!(result.is_ok());
+        assert_eq!(idp.fetches(), 2, "the dropped fetch and the waiter's own");
     }
 }

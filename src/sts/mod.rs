@@ -202,6 +202,8 @@ mod tests {
         keys: RefCell<Vec<ProviderKey>>,
         up: Cell<bool>,
         fetches: Cell<u32>,
+        /// Discovery requests, answered or not.
+        attempts: Cell<u32>,
         max_age: u64,
     }
 
@@ -211,6 +213,7 @@ mod tests {
                 keys: RefCell::new(vec![test_key()]),
                 up: Cell::new(true),
                 fetches: Cell::new(0),
+                attempts: Cell::new(0),
                 max_age,
             }
         }
@@ -218,6 +221,9 @@ mod tests {
 
     impl HttpClient for FakeIdp {
         async fn fetch(&self, req: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, FetchError> {
+            if req.uri().path() == "/.well-known/openid-configuration" {
+                self.attempts.set(self.attempts.get() + 1);
+            }
             if !self.up.get() {
                 return Err(FetchError::Network);
             }
@@ -431,6 +437,22 @@ mod tests {
         idp.up.set(false);
         let (status, body) = h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW)));
         assert_eq!((status, code_of(&body)), (400, "IDPCommunicationError"));
+    }
+
+    #[test]
+    fn a_failing_idp_is_asked_once_per_interval_not_on_every_request() {
+        let h = Harness::new();
+        let (sts, idp) = (h.sts(), FakeIdp::new(300));
+        idp.up.set(false);
+        for _ in 0..10 {
+            let (status, body) = h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW)));
+            assert_eq!((status, code_of(&body)), (400, "IDPCommunicationError"));
+        }
+        assert_eq!(idp.attempts.get(), 1);
+        idp.up.set(true);
+        h.clock.advance_secs(REFETCH_AFTER);
+        assert_eq!(h.exchange(&sts, &idp, &token(&test_key(), good_claims(NOW))).0, 200);
+        assert_eq!(idp.attempts.get(), 2);
     }
 
     #[test]

@@ -71,7 +71,7 @@ def provider_worker(key, port=None) -> Worker:
 
 def main() -> None:
     wasm = (ROOT / "build" / "index_bg.wasm").read_bytes()
-    print(f"wasm size: {len(wasm)} bytes raw, {len(gzip.compress(wasm, 9))} bytes gzip -9")
+    print(f"wasm size (release bundle, build/): {len(wasm)} bytes raw, {len(gzip.compress(wasm, 9))} bytes gzip -9")
 
     key = new_key("bench")
     starts = []

@@ -15,7 +15,7 @@ from workerd import BUNDLE, Worker, free_port  # noqa: E402
 
 def pytest_sessionstart(session):
     if not BUNDLE.exists():
-        raise pytest.UsageError(f"{BUNDLE} is missing: run `make build` first")
+        raise pytest.UsageError(f"{BUNDLE} is missing: run `scripts/build.sh --e2e` first")
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chunked import upload_answered_before_its_end
 from s3clients import aws_cli, catalogue_env, code, credentials, s3_for, status
 
 CATALOGUE = {"accounts": {"demo": {"products": {
@@ -117,6 +118,19 @@ def test_missing_key_bucket_and_writes(env, alice):
     r = requests.put(w.url + "/demo/public-data/new.txt", data=b"x", timeout=10)
     assert r.status_code == 405 and "<Code>MethodNotAllowed</Code>" in r.text
     assert "GET" in r.headers["allow"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST", "DELETE", "PATCH"])
+def test_a_chunked_write_is_405_before_any_of_its_body_is_read(env, method):
+    # 128 KiB sent, no Content-Length, the last chunk held back: answered from method and
+    # path alone, before the body ends.
+    w, _ = env
+    a = upload_answered_before_its_end(w, method, "/demo/public-data/new.txt", 128 * 1024)
+    assert (a.logged_status, a.status) == (405, 405), a
+    assert b"<Code>MethodNotAllowed</Code>" in a.body
+    assert a.headers["allow"] == "GET, HEAD, OPTIONS"
+    r = requests.get(w.url + "/demo/public-data/hello.txt", timeout=10)  # the worker is fine
+    assert r.status_code == 200 and r.content == HELLO
 
 
 def test_listing_products_and_paginating_across_three_pages(env, alice):

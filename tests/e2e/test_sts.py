@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +30,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chunked import upload_answered_before_its_end
 from idp import OMIT, TestIdP, signature_of
 from keys import new_key, session_key_b64
 from workerd import Worker, free_port
@@ -570,6 +572,28 @@ def test_other_methods_are_405_and_cors_allows_post_on_sts_only(sts):
 
 # ---------------------------------------------------------------------------------------
 # a worker without AUTH_AUDIENCE
+
+
+def test_a_chunked_body_past_64_kib_is_refused_without_waiting_for_its_end(sts):
+    # 128 KiB sent, no Content-Length, the last chunk held back: a worker that read the body
+    # whole before checking its size would wait for the end before answering.
+    a = upload_answered_before_its_end(sts.worker, "POST", "/.sts", 128 * 1024,
+                                       {"content-type": "application/x-www-form-urlencoded"})
+    assert (a.logged_status, a.status) == (413, 413), a
+    assert_issued(exchange(sts.url, sts.idp.mint()), sts.idp)  # the worker is fine
+
+
+def test_a_chunked_form_under_the_bound_is_read_whole(sts):
+    token = sts.idp.mint()
+    SENT_TOKENS.append(token)
+    form = urllib.parse.urlencode({
+        "Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleArn": ROLE_ARN,
+        "RoleSessionName": "e2e", "WebIdentityToken": token}).encode()
+    pieces = (form[i:i + 100] for i in range(0, len(form), 100))  # a generator: sent chunked
+    r = requests.post(sts.url + "/.sts", data=pieces, timeout=30,
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    assert "<AccessKeyId>ASIA" in r.text
 
 
 def test_without_audience_sts_is_not_implemented(sts, aws_home):

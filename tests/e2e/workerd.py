@@ -1,4 +1,5 @@
-"""Runs the built worker (build/index.js) in workerd through `wrangler dev`.
+"""Runs the end-to-end bundle (build-e2e/index.js, `scripts/build.sh --e2e`: the release
+code plus the `/.test/*` routes) in workerd through `wrangler dev`.
 
 Each `Worker` gets its own temporary directory with a generated wrangler config (the
 project's name and compatibility date, the test's vars and bindings), a `.dev.vars`
@@ -23,7 +24,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 WRANGLER = ROOT / "node_modules" / ".bin" / "wrangler"
-BUNDLE = ROOT / "build" / "index.js"
+BUNDLE = ROOT / "build-e2e" / "index.js"
 
 
 def free_port() -> int:

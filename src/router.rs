@@ -18,7 +18,7 @@ use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
 use crate::s3::service::{Dispatch, S3Service};
 use crate::s3::store::ObjectStore;
-use crate::service::{FeatureState, Features, ServiceInfo};
+use crate::service::{FeatureState, Features, S3State, ServiceInfo};
 use crate::sts::{Sts, StsState, STS_PATH};
 #[cfg(any(test, feature = "insecure-test-routes"))]
 use crate::testing;
@@ -116,7 +116,14 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         };
         let s3 = S3Service {
             catalogue: config.catalogue.as_ref().ok().and_then(Option::as_ref),
-            catalogue_misconfigured: config.catalogue.is_err(),
+            // A broken upstream setting never falls back to the catalogue.
+            misconfigured: if config.upstream.is_err() {
+                Some("UPSTREAM_API_URL")
+            } else if config.catalogue.is_err() && !matches!(config.upstream, Ok(Some(_))) {
+                Some("CATALOGUE")
+            } else {
+                None
+            },
             upstream: config
                 .upstream
                 .as_ref()
@@ -149,6 +156,22 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         }
     }
 
+    /// How the S3 read path decides and where its data lives, for `GET /`.
+    fn s3_state(&self) -> S3State {
+        let (state, authorisation, backends) = match (&self.s3.misconfigured, &self.s3.upstream, self.s3.catalogue) {
+            (Some(_), _, _) => (FeatureState::Misconfigured, None, Vec::new()),
+            // The upstream API names each product's backend in its answers.
+            (None, Some(_), _) => (FeatureState::Enabled, Some("upstream_api"), Vec::new()),
+            (None, None, Some(c)) => (FeatureState::Enabled, Some("catalogue"), c.backend_kinds()),
+            (None, None, None) => (FeatureState::Disabled, None, Vec::new()),
+        };
+        S3State {
+            state,
+            authorisation,
+            backends,
+        }
+    }
+
     fn service_info(&self) -> ServiceInfo {
         let (oidc_provider, upstream_jwt) = match &self.provider {
             ProviderState::Off => (FeatureState::Disabled, FeatureState::Disabled),
@@ -173,6 +196,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             oidc_provider,
             upstream_jwt,
             sts,
+            s3: self.s3_state(),
         })
     }
 
@@ -343,6 +367,40 @@ mod tests {
         let res = call(&config, request(Method::GET, "/demo/p/file.txt", &[]));
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(String::from_utf8_lossy(res.body().as_bytes()).contains("CATALOGUE"));
+    }
+
+    #[test]
+    fn a_refused_upstream_setting_is_a_503_and_never_falls_back_to_the_catalogue() {
+        let catalogue = r#"{"accounts": {"demo": {"products": {"p": {"visibility": "public",
+            "backend": {"type": "r2"}}}}}}"#;
+        let settings = provider_settings()
+            .with("CATALOGUE", catalogue)
+            .with("UPSTREAM_API_URL", "http://upstream.example");
+        let config = Config::from_settings(&settings);
+        assert!(config.upstream.is_err());
+        let res = call(&config, request(Method::GET, "/demo/p/file.txt", &[]));
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(String::from_utf8_lossy(res.body().as_bytes()).contains("UPSTREAM_API_URL"));
+        let info = body_json(&call(&config, request(Method::GET, "/", &[])));
+        assert_eq!(info["features"]["s3"]["state"], "misconfigured");
+    }
+
+    #[test]
+    fn the_service_document_says_how_the_s3_path_authorises_and_where_data_lives() {
+        let catalogue = r#"{"accounts": {"demo": {"products": {
+            "a": {"visibility": "public", "backend": {"type": "r2"}},
+            "b": {"visibility": "public", "backend": {"type": "s3", "endpoint": "https://s3.example", "bucket": "x"}}}}}}"#;
+        let config = Config::from_settings(&provider_settings().with("CATALOGUE", catalogue));
+        let info = body_json(&call(&config, request(Method::GET, "/", &[])));
+        assert_eq!(
+            info["features"]["s3"],
+            serde_json::json!({"state": "enabled", "authorisation": "catalogue", "backends": ["r2", "s3"]})
+        );
+        let info = body_json(&call(
+            &Config::from_settings(&MapSettings::default()),
+            request(Method::GET, "/", &[]),
+        ));
+        assert_eq!(info["features"]["s3"]["state"], "disabled");
     }
 
     #[test]

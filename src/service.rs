@@ -23,6 +23,19 @@ pub struct Features {
     pub oidc_provider: FeatureState,
     pub upstream_jwt: FeatureState,
     pub sts: FeatureState,
+    pub s3: S3State,
+}
+
+/// The S3 read path: whether it serves, who decides (`upstream_api` or `catalogue`), and the
+/// kinds of backend the catalogue's products use (`r2`, `s3`; empty when the upstream API
+/// names them per answer).
+#[derive(Debug, Serialize)]
+pub struct S3State {
+    pub state: FeatureState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorisation: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<&'static str>,
 }
 
 impl ServiceInfo {

@@ -28,8 +28,9 @@ use crate::web::{self, Body};
 /// The S3 read path as configured.
 pub struct S3Service<'c> {
     pub catalogue: Option<&'c Catalogue>,
-    /// `CATALOGUE` is set but refused: every look-up is a 503 naming the setting, not a 404.
-    pub catalogue_misconfigured: bool,
+    /// The setting (`UPSTREAM_API_URL` or `CATALOGUE`) that is set but refused: every look-up
+    /// is then a 503 naming it, never a 404 nor an answer from the other source.
+    pub misconfigured: Option<&'static str>,
     /// When set, asked instead of the catalogue.
     pub upstream: Option<UpstreamClient>,
     pub session_keys: Option<&'c SessionKeys>,
@@ -749,13 +750,13 @@ struct Lookup<'a, H, R, S> {
 }
 
 impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
-    fn no_catalogue(&self) -> AccessError {
-        if self.service.catalogue_misconfigured {
-            AccessError::Unavailable {
-                reason: "the catalogue (CATALOGUE) is misconfigured; the worker's log says why".into(),
-            }
-        } else {
-            AccessError::NoCatalogue
+    /// A 503 naming the refused setting, when authorisation is misconfigured.
+    fn misconfigured(&self) -> Result<(), AccessError> {
+        match self.service.misconfigured {
+            None => Ok(()),
+            Some(setting) => Err(AccessError::Unavailable {
+                reason: format!("{setting} is misconfigured; the worker's log says why"),
+            }),
         }
     }
 
@@ -781,21 +782,23 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
     }
 
     async fn product(&self, account: &str, product: &str) -> Result<ProductAccess, AccessError> {
+        self.misconfigured()?;
         match (&self.service.upstream, self.service.catalogue) {
             (Some(up), _) => {
                 up.product(self.caller, account, product, || self.bearer(up), self.io)
                     .await
             }
             (None, Some(c)) => c.product(account, product, self.caller),
-            (None, None) => Err(self.no_catalogue()),
+            (None, None) => Err(AccessError::NoCatalogue),
         }
     }
 
     async fn products(&self, account: &str) -> Result<Vec<ProductSummary>, AccessError> {
+        self.misconfigured()?;
         match (&self.service.upstream, self.service.catalogue) {
             (Some(up), _) => up.products(self.caller, account, || self.bearer(up), self.io).await,
             (None, Some(c)) => c.products(account, self.caller),
-            (None, None) => Err(self.no_catalogue()),
+            (None, None) => Err(AccessError::NoCatalogue),
         }
     }
 }
@@ -972,7 +975,7 @@ mod tests {
         fn get(&self, store: &MemoryStore, uri: &str) -> Response<Body> {
             let service = S3Service {
                 catalogue: Some(&self.catalogue),
-                catalogue_misconfigured: false,
+                misconfigured: None,
                 upstream: None,
                 session_keys: None,
                 list_key: list_token::key(None),
@@ -1232,7 +1235,7 @@ mod policy_tests {
         let keys = keys();
         let service = S3Service {
             catalogue: Some(&catalogue),
-            catalogue_misconfigured: false,
+            misconfigured: None,
             upstream: None,
             session_keys: Some(&keys),
             list_key: list_token::key(None),

@@ -144,7 +144,15 @@ impl<'c> Sts<'c> {
             io.clock,
         )
         .await;
-        let identity = identity?;
+        let identity = identity.inspect_err(|e| {
+            // IDPRejectedClaim comes after the signature check: the token is authentic, and
+            // its audience is what an operator needs to see (AUTH_AUDIENCE lacks it).
+            if matches!(e, StsError::IdpRejectedClaim { .. }) {
+                outcome.audience = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret())
+                    .ok()
+                    .and_then(|jws| verify::claimed_audience(&jws));
+            }
+        })?;
         outcome.issuer = Some(identity.issuer.as_str().to_owned());
         outcome.audience = Some(identity.audience.as_str().to_owned());
         outcome.caller = Some(Caller::new(identity.issuer.clone(), identity.subject.clone()).pseudonym());
@@ -507,5 +515,14 @@ mod tests {
         for (tok, _) in &cases {
             assert!(!logged.contains(tok.as_str()));
         }
+        // The refused audience is named in its log line, so the operator sees what to accept.
+        let rejected = h
+            .log
+            .0
+            .borrow()
+            .iter()
+            .find(|l| l["outcome"] == "IDPRejectedClaim")
+            .cloned();
+        assert_eq!(rejected.unwrap()["audience"], "client-z");
     }
 }

@@ -97,6 +97,21 @@ pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> R
         .ok_or_else(|| StsError::invalid_token("token issuer is not trusted by this service"))
 }
 
+/// The token's `aud` as it claims it (a string, or an array joined with `,`), for the log
+/// line of a refused exchange: which client the token was for says what to configure.
+pub fn claimed_audience(jws: &UnverifiedJws<'_>) -> Option<String> {
+    #[derive(Deserialize)]
+    struct AudOnly {
+        aud: Option<Value>,
+    }
+    let claims: AudOnly = serde_json::from_slice(jws.unverified_payload()).ok()?;
+    match claims.aud? {
+        Value::String(s) => Some(s),
+        Value::Array(a) => Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
+        _ => None,
+    }
+}
+
 /// Verifies signature and claims; the keys come from `keys` (fetched as needed).
 pub async fn verify<H: HttpClient>(
     token: &str,

@@ -150,6 +150,22 @@ impl Catalogue {
         Ok(())
     }
 
+    /// The kinds of backend its products use, sorted: `r2`, `s3`.
+    pub fn backend_kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<&'static str> = self
+            .accounts
+            .values()
+            .flat_map(|a| a.products.values())
+            .map(|e| match e.backend {
+                BackendSpec::R2 { .. } => "r2",
+                BackendSpec::S3(_) => "s3",
+            })
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
     fn entry(&self, account: &str, product: &str) -> Result<&ProductEntry, AccessError> {
         let account = self.accounts.get(account).ok_or(AccessError::NoSuchAccount)?;
         account.products.get(product).ok_or(AccessError::NoSuchProduct)

@@ -5,7 +5,7 @@
 # A code change is picked up by restarting it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --dev
 scripts/dev-vars.sh
 # The dev IdP is /.test/mint, so `make dev` runs the bundle with the test routes.
 scripts/build.sh --e2e

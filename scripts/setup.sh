@@ -4,14 +4,18 @@
 #   WORKER_BUILD_VERSION  worker-build (crates.io), pinned
 #   wasm-bindgen-cli      exactly the wasm-bindgen version in Cargo.lock
 #   node_modules          wrangler, binaryen (wasm-opt), esbuild from package-lock.json
-#   .venv                 tests/e2e/requirements.txt: the AWS CLI of the README walkthrough
-#                         (`make dev`) and the end-to-end suite's Python packages
+#   .venv (--dev, --e2e)  tests/e2e/requirements.txt: the AWS CLI of the README walkthrough
+#                         (`make dev` passes --dev) and the end-to-end suite's Python packages
 #   cargo-audit (--e2e)   for the test command's `cargo audit` (latest, --locked), only when
 #                         that will run: scripts/audit.sh --decide is not `skip`
-# The compiled tools are one-time installs, announced with how long they take.
 #   rclone (--e2e)        Debian's package, a client of the end-to-end suite (aws-sdk-go signer)
+# The compiled tools are one-time installs, announced with how long they take.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+  "" | --dev | --e2e) ;;  # build tools only (make build, deploys) | + .venv | + test tools
+  *) echo "usage: scripts/setup.sh [--dev | --e2e]" >&2; exit 2 ;;
+esac
 WORKER_BUILD_VERSION=0.8.7
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -77,7 +81,7 @@ if [ "${1:-}" = "--e2e" ] && ! command -v rclone >/dev/null 2>&1; then
 fi
 
 want=$(stamp tests/e2e/requirements.txt)
-if [ ! -x .venv/bin/aws ] || [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$want" ]; then
+if [ -n "${1:-}" ] && { [ ! -x .venv/bin/aws ] || [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$want" ]; }; then
   say "one-time install: .venv (the AWS CLI for the walkthrough, the end-to-end suite's packages; about 1-2 min)"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt

@@ -1,7 +1,7 @@
 # The two commands: `make dev` runs the worker locally, `make test` runs every test.
 .PHONY: dev test build setup bench keys clean
 
-dev:            ## install what is missing, generate dev keys, build, serve on 127.0.0.1:8787
+dev:            ## install what is missing (the AWS CLI in .venv too), generate dev keys, build (skipped when nothing changed), serve on 127.0.0.1:8787; restart it to pick up a code change
 	scripts/dev.sh
 
 test:           ## fmt, clippy, native tests, release + e2e wasm builds, tooling tests, end-to-end suite in workerd

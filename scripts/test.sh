@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 step() { echo; echo "=== $*"; }
+# No wrangler banner ("update available") or npm notices in the output; no metrics.
+export WRANGLER_HIDE_BANNER=true WRANGLER_SEND_METRICS=false NO_UPDATE_NOTIFIER=1 npm_config_update_notifier=false npm_config_fund=false
 
 step "setup"
 scripts/setup.sh --e2e
@@ -28,13 +30,8 @@ scripts/build.sh --e2e
 step "workflow files (GitHub workflow schema, offline)"
 .venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 step "cargo audit (RustSec advisories, audit.toml)"
-if [ -d ../shared/advisory-db ]; then
-  cargo audit --db ../shared/advisory-db --no-fetch
-else
-  echo "cargo audit: SKIPPED: no advisory database snapshot at ../shared/advisory-db"
-  echo "(this machine cannot fetch the live one; the CI audit job checks against it)"
-fi
-step "tooling tests (deploy, keys and smoke scripts; workflows; audit.toml; wrangler.toml)"
+scripts/audit.sh
+step "tooling tests (setup, build, audit, deploy, keys and smoke scripts; workflows; audit.toml; wrangler.toml)"
 .venv/bin/python -m pytest tests/tooling -q -p no:cacheprovider
 step "end-to-end suite (workerd via wrangler dev)"
 .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider "$@"

@@ -1,0 +1,83 @@
+"""scripts/setup.sh: `make dev` (--dev) leaves the AWS CLI in .venv, a build-only setup does
+not; cargo-audit is compiled only when the audit will run; every compile is announced as a
+one-time install with how long it takes. The real script in a scratch tree, fake tools."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SCRIPTS, base_env, run
+
+FAKES = {
+    "rustup": "echo wasm32-unknown-unknown",
+    "worker-build": 'if [ -e "$HOME/wb" ]; then echo "worker-build 0.8.7"; else exit 1; fi',
+    "wasm-bindgen": "echo wasm-bindgen 0.2.130",
+    "cargo": 'if [ "$1" = audit ]; then exit 1; fi; echo "cargo $*" >> "$HOME/calls"; touch "$HOME/wb"',
+    "npm": "mkdir -p node_modules/.bin && touch node_modules/.bin/wrangler && chmod +x node_modules/.bin/wrangler",
+    "python3": 'mkdir -p .venv/bin && printf "#!/bin/sh\\ntouch .venv/bin/aws; chmod +x .venv/bin/aws\\n" > .venv/bin/pip && chmod +x .venv/bin/pip',
+    "rclone": "true",
+}
+
+
+@pytest.fixture
+def setup(tmp_path):
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "tests" / "e2e").mkdir(parents=True)
+    for name in ("setup.sh", "audit.sh"):
+        shutil.copy(SCRIPTS / name, repo / "scripts" / name)
+    (repo / "Cargo.lock").write_text('[[package]]\nname = "wasm-bindgen"\nversion = "0.2.130"\n')
+    (repo / "package-lock.json").write_text("{}\n")
+    shutil.copy(ROOT / "tests" / "e2e" / "requirements.txt", repo / "tests" / "e2e" / "requirements.txt")
+    bin_ = home / ".cargo" / "bin"
+    bin_.mkdir(parents=True)
+    for name, body in FAKES.items():
+        (bin_ / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_ / name).chmod(0o755)
+
+    def go(*args: str, **extra: str):
+        env = base_env(HOME=str(home), AUDIT_SNAPSHOT=str(tmp_path / "no-snapshot"), **extra)
+        env["PATH"] = f"{bin_}:{env['PATH']}"
+        r = run([repo / "scripts" / "setup.sh", *args], env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        calls = (home / "calls").read_text() if (home / "calls").exists() else ""
+        return r.stdout, calls
+
+    return repo, go
+
+
+def test_dev_setup_leaves_the_aws_cli_and_a_build_setup_does_not(setup):
+    repo, go = setup
+    go()
+    assert not (repo / ".venv").exists()
+    out, _ = go("--dev")
+    assert (repo / ".venv" / "bin" / "aws").exists()
+    assert "one-time install: .venv" in out
+
+
+def test_compiled_tools_are_announced_as_one_time_installs_with_their_time(setup):
+    _, go = setup
+    out, calls = go()
+    assert "cargo install worker-build" in calls
+    line = next(l for l in out.splitlines() if "worker-build" in l)
+    assert "one-time install" in line and "min" in line
+    again, calls_again = go()
+    assert "worker-build" not in again and calls_again == calls
+
+
+def test_cargo_audit_is_not_compiled_when_the_audit_would_be_skipped(setup):
+    _, go = setup
+    out, calls = go("--e2e", AUDIT_PROBE="false")
+    assert "cargo-audit" not in calls
+    assert "not installing cargo-audit" in out and "no snapshot" in out
+
+
+def test_cargo_audit_is_compiled_when_the_live_database_is_reachable(setup):
+    _, go = setup
+    out, calls = go("--e2e", AUDIT_PROBE="true")
+    assert "cargo install cargo-audit --locked" in calls
+    line = next(l for l in out.splitlines() if "cargo-audit" in l)
+    assert "one-time install" in line and "live" in line and "min" in line

@@ -158,6 +158,11 @@ fn denied() -> S3Error {
     S3Error::new(S3Code::AccessDenied, "Access Denied")
 }
 
+/// What an anonymous caller is told when refused: the same for every key of a product (and
+/// for products it may not see), so it says nothing about whether the object exists.
+const ANONYMOUS_DENIED: &str =
+    "Access Denied: anonymous requests read public data only; this needs a request signed with credentials from /.sts";
+
 fn meta_of(o: &StoredObject) -> ObjectMeta {
     ObjectMeta {
         size: o.size,
@@ -214,11 +219,29 @@ impl<'c> S3Service<'c> {
         signer: Option<&JwtSigner<S>>,
     ) -> Result<Response<Body>, S3Error> {
         let principal = auth::authenticate(req, self.session_keys, io.clock.now_secs())?;
+        let answered = self.answer_as(&principal, op, req, io, signer).await;
+        match (answered, &principal) {
+            (Err(mut e), Principal::Anonymous) if e.code == S3Code::AccessDenied => {
+                e.message = ANONYMOUS_DENIED.to_owned();
+                Err(e)
+            }
+            (answered, _) => answered,
+        }
+    }
+
+    async fn answer_as<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
+        &self,
+        principal: &Principal,
+        op: S3Request,
+        req: &Request<Vec<u8>>,
+        io: &Io<'_, H, R>,
+        signer: Option<&JwtSigner<S>>,
+    ) -> Result<Response<Body>, S3Error> {
         let caller = principal.caller();
-        let caller_tag = list_token::caller_tag(&principal);
+        let caller_tag = list_token::caller_tag(principal);
         let catalogue = &Lookup {
             service: self,
-            principal: &principal,
+            principal,
             caller: caller.as_ref(),
             io,
             signer,
@@ -1259,6 +1282,66 @@ mod policy_tests {
             res.status(),
             String::from_utf8_lossy(res.body().as_bytes()).into_owned(),
         )
+    }
+
+    /// An unsigned GET of `uri` against the demo catalogue: the status and body.
+    fn anonymous_get(uri: &str) -> (StatusCode, String) {
+        let idp = crate::identity::Issuer::parse_trusted("https://idp.example").unwrap();
+        let catalogue = Catalogue::parse(CATALOGUE, &[idp]).unwrap();
+        let service = S3Service {
+            catalogue: Some(&catalogue),
+            catalogue_misconfigured: false,
+            upstream: None,
+            session_keys: None,
+            list_key: list_token::key(None),
+        };
+        let (clock, random, log) = (
+            FixedClock::at_secs(NOW),
+            CountingRandom::default(),
+            MemoryLog::default(),
+        );
+        let io = Io::new(&clock, &random, &NoHttp, &log);
+        let req = Request::get(uri).body(Vec::new()).unwrap();
+        let Dispatch::Answered(res) = service
+            .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
+            .now_or_never()
+            .unwrap()
+        else {
+            panic!("not S3");
+        };
+        (
+            res.status(),
+            String::from_utf8_lossy(res.body().as_bytes()).into_owned(),
+        )
+    }
+
+    #[test]
+    fn an_anonymous_read_of_restricted_data_is_told_to_sign_and_not_whether_the_key_exists() {
+        // Any key of a restricted product, and its listing: one answer, naming signed credentials.
+        let answers: Vec<_> = [
+            "/demo/restricted-data/secret.txt",
+            "/demo/restricted-data/no-such-key",
+            "/demo?list-type=2&prefix=restricted-data/",
+        ]
+        .iter()
+        .map(|uri| anonymous_get(uri))
+        .collect();
+        assert!(ANONYMOUS_DENIED.contains("signed with credentials"));
+        for (status, body) in &answers {
+            assert_eq!(*status, StatusCode::FORBIDDEN, "{body}");
+            assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+            assert!(
+                body.contains(&format!("<Message>{ANONYMOUS_DENIED}</Message>")),
+                "{body}"
+            );
+        }
+        // The same document but for the echoed resource.
+        let without_id = |b: &str| b.split("<Resource>").next().unwrap_or_default().to_owned();
+        assert_eq!(without_id(&answers[0].1), without_id(&answers[1].1));
+        // A signed caller without the right keeps the plain message.
+        let (status, body) = get(Some(POLICY), "/demo/restricted-data/a.txt");
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(!body.contains(ANONYMOUS_DENIED), "{body}");
     }
 
     #[test]

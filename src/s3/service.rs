@@ -1290,7 +1290,7 @@ mod policy_tests {
         let catalogue = Catalogue::parse(CATALOGUE, &[idp]).unwrap();
         let service = S3Service {
             catalogue: Some(&catalogue),
-            catalogue_misconfigured: false,
+            misconfigured: None,
             upstream: None,
             session_keys: None,
             list_key: list_token::key(None),

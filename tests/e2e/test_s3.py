@@ -83,6 +83,17 @@ def test_restricted_object_is_denied_anonymously_and_to_others_and_read_by_its_r
     assert "private" in got["ResponseMetadata"]["HTTPHeaders"]["cache-control"]
 
 
+def test_an_anonymous_read_of_restricted_data_is_told_to_sign_without_learning_whether_the_key_exists(env):
+    w, _ = env
+    bodies = []
+    for key in ("restricted-data/secret.txt", "restricted-data/no-such-key.txt"):
+        r = requests.get(f"{w.url}/demo/{key}", timeout=10)
+        assert r.status_code == 403, r.text
+        assert "<Code>AccessDenied</Code>" in r.text and "signed with credentials from /.sts" in r.text, r.text
+        bodies.append(r.text.split("<Resource>")[0])
+    assert bodies[0] == bodies[1]
+
+
 def test_signed_reads_of_keys_with_spaces_plus_unicode_percent_and_double_slashes(alice):
     for k in ODD_KEYS:
         assert alice.get_object(Bucket="demo", Key=f"public-data/{k}")["Body"].read() == k.encode(), k

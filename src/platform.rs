@@ -71,6 +71,21 @@ impl Clock for FixedClock {
     }
 }
 
+/// For tests: a future that stays pending until `open` is set, so a test can hold several
+/// requests in flight at once and then let them go.
+#[cfg(test)]
+pub async fn gate(open: std::rc::Rc<std::cell::Cell<bool>>) {
+    std::future::poll_fn(move |cx| {
+        if open.get() {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 /// Deterministic "randomness" for tests: a counter.
 #[cfg(test)]
 #[derive(Debug, Default)]

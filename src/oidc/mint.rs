@@ -306,16 +306,7 @@ mod tests {
         async fn sign_rs256(&self, _message: &[u8]) -> Result<Vec<u8>, SignError> {
             self.calls.set(self.calls.get() + 1);
             let fail = self.fail_first.replace(false);
-            let open = Rc::clone(&self.open);
-            std::future::poll_fn(move |cx| {
-                if open.get() {
-                    Poll::Ready(())
-                } else {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            })
-            .await;
+            crate::platform::gate(Rc::clone(&self.open)).await;
             if fail {
                 Err(SignError::Failed)
             } else {

@@ -1265,23 +1265,7 @@ mod policy_tests {
         };
         let (claims, token) = session_with(NOW + 600, policy.map(|p| SessionPolicy::parse(p).unwrap()));
         let req = signed_get(uri, &claims.akid, &claims.secret, &token);
-        let (clock, random, log) = (
-            FixedClock::at_secs(NOW),
-            CountingRandom::default(),
-            MemoryLog::default(),
-        );
-        let io = Io::new(&clock, &random, &NoHttp, &log);
-        let Dispatch::Answered(res) = service
-            .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
-            .now_or_never()
-            .unwrap()
-        else {
-            panic!("not S3");
-        };
-        (
-            res.status(),
-            String::from_utf8_lossy(res.body().as_bytes()).into_owned(),
-        )
+        status_and_body(&service, &req)
     }
 
     /// An unsigned GET of `uri` against the demo catalogue: the status and body.
@@ -1295,15 +1279,20 @@ mod policy_tests {
             session_keys: None,
             list_key: list_token::key(None),
         };
+        let req = Request::get(uri).body(Vec::new()).unwrap();
+        status_and_body(&service, &req)
+    }
+
+    /// `service`'s answer to `req` at `NOW`: the status and body.
+    fn status_and_body(service: &S3Service<'_>, req: &Request<Vec<u8>>) -> (StatusCode, String) {
         let (clock, random, log) = (
             FixedClock::at_secs(NOW),
             CountingRandom::default(),
             MemoryLog::default(),
         );
         let io = Io::new(&clock, &random, &NoHttp, &log);
-        let req = Request::get(uri).body(Vec::new()).unwrap();
         let Dispatch::Answered(res) = service
-            .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
+            .handle(req, &io, None::<&JwtSigner<RsaSigner>>)
             .now_or_never()
             .unwrap()
         else {

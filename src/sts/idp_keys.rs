@@ -376,16 +376,7 @@ mod tests {
             if discovery {
                 self.fetches.set(self.fetches.get() + 1);
             }
-            let open = Rc::clone(&self.open);
-            std::future::poll_fn(move |cx| {
-                if open.get() {
-                    Poll::Ready(())
-                } else {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            })
-            .await;
+            crate::platform::gate(Rc::clone(&self.open)).await;
             if !self.up.get() {
                 return Err(crate::platform::FetchError::Network);
             }
@@ -475,18 +466,28 @@ mod tests {
         assert_eq!(idp.fetches(), 2, "the IdP's max-age is honoured after a good fetch");
     }
 
-    #[test]
-    fn concurrent_verifications_for_one_issuer_share_one_fetch() {
-        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
-        let iss = issuer();
-        idp.open.set(false);
-        let futs: Vec<_> = (0..10).map(|_| cache.key(&iss, Some(KID), &idp, &clock)).collect();
+    /// Ten look-ups of one issuer's key, all in flight while the IdP holds its answer back.
+    fn ten_at_once(
+        cache: &KeyCache,
+        iss: &Issuer,
+        idp: &CountingIdp,
+        clock: &FixedClock,
+    ) -> Vec<Result<Jwk, IdpError>> {
+        let futs: Vec<_> = (0..10).map(|_| cache.key(iss, Some(KID), idp, clock)).collect();
         let mut all = Box::pin(futures_util::future::join_all(futs));
         let waker = futures_util::task::noop_waker();
         let mut cx = std::task::Context::from_waker(&waker);
         assert!(all.as_mut().poll(&mut cx).is_pending());
         idp.open.set(true);
-        let results = until_ready(all.as_mut(), &mut cx);
+        until_ready(all.as_mut(), &mut cx)
+    }
+
+    #[test]
+    fn concurrent_verifications_for_one_issuer_share_one_fetch() {
+        let (cache, idp, clock) = (KeyCache::default(), CountingIdp::new(), FixedClock::at_secs(1_000));
+        let iss = issuer();
+        idp.open.set(false);
+        let results = ten_at_once(&cache, &iss, &idp, &clock);
         assert!(results.iter().all(Result::is_ok), "{results:?}");
         assert_eq!(idp.fetches(), 1);
     }
@@ -497,13 +498,7 @@ mod tests {
         let iss = issuer();
         idp.open.set(false);
         idp.up.set(false);
-        let futs: Vec<_> = (0..10).map(|_| cache.key(&iss, Some(KID), &idp, &clock)).collect();
-        let mut all = Box::pin(futures_util::future::join_all(futs));
-        let waker = futures_util::task::noop_waker();
-        let mut cx = std::task::Context::from_waker(&waker);
-        assert!(all.as_mut().poll(&mut cx).is_pending());
-        idp.open.set(true);
-        let results = until_ready(all.as_mut(), &mut cx);
+        let results = ten_at_once(&cache, &iss, &idp, &clock);
         assert!(results.iter().all(Result::is_err));
         assert_eq!(idp.fetches(), 1);
     }

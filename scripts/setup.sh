@@ -8,7 +8,8 @@
 #                         (`make dev` passes --dev) and the end-to-end suite's Python packages
 #   cargo-audit (--e2e)   for the test command's `cargo audit` (latest, --locked), only when
 #                         that will run: scripts/audit.sh --decide is not `skip`
-#   rclone (--e2e)        Debian's package, a client of the end-to-end suite (aws-sdk-go signer)
+#   rclone, gdal-bin      (--e2e) Debian's packages, clients of the end-to-end suite (rclone:
+#                         the aws-sdk-go signer; GDAL's /vsis3/, as the README shows)
 # The compiled tools are one-time installs, announced with how long they take.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,19 +66,25 @@ if [ "${1:-}" = "--e2e" ] && ! cargo audit --version >/dev/null 2>&1; then
   fi
 fi
 
-if [ "${1:-}" = "--e2e" ] && ! command -v rclone >/dev/null 2>&1; then
-  say "installing rclone (Debian package)"
+# Debian packages the end-to-end suite's clients come in: command -> package.
+debs=()
+if [ "${1:-}" = "--e2e" ]; then
+  command -v rclone >/dev/null 2>&1 || debs+=(rclone)
+  command -v ogrinfo >/dev/null 2>&1 || debs+=(gdal-bin)
+fi
+if [ "${#debs[@]}" -gt 0 ]; then
+  say "installing ${debs[*]} (Debian packages; clients of the end-to-end suite)"
   if [ "$(id -u)" = 0 ]; then
     sudo=
   elif command -v sudo >/dev/null 2>&1; then
     sudo=sudo
   else
-    echo "setup: rclone is missing and this user cannot install Debian packages: apt-get install rclone" >&2
+    echo "setup: ${debs[*]} missing and this user cannot install Debian packages: apt-get install ${debs[*]}" >&2
     exit 1
   fi
   # A fresh machine has no package lists yet; `install` fails on a stale one, so update first.
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends rclone
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${debs[@]}"
 fi
 
 want=$(stamp tests/e2e/requirements.txt)

@@ -19,6 +19,7 @@ FAKES = {
     "npm": "mkdir -p node_modules/.bin && touch node_modules/.bin/wrangler && chmod +x node_modules/.bin/wrangler",
     "python3": 'mkdir -p .venv/bin && printf "#!/bin/sh\\ntouch .venv/bin/aws; chmod +x .venv/bin/aws\\n" > .venv/bin/pip && chmod +x .venv/bin/pip',
     "rclone": "true",
+    "ogrinfo": "true",
 }
 
 

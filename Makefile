@@ -1,5 +1,5 @@
 # The two commands: `make dev` runs the worker locally, `make test` runs every test.
-.PHONY: dev test build setup bench keys clean
+.PHONY: dev test build setup bench fuzz keys clean
 
 dev:            ## install what is missing (the AWS CLI in .venv too), generate dev keys, build (skipped when nothing changed), serve on 127.0.0.1:8787; restart it to pick up a code change
 	scripts/dev.sh
@@ -19,6 +19,9 @@ bench:          ## measure size, cold start, latency and signing cost (prints nu
 	scripts/build.sh
 	scripts/build.sh --e2e
 	.venv/bin/python tests/e2e/bench.py
+
+fuzz:           ## run every cargo-fuzz target FUZZ_SECONDS each (default 180; nightly), print runs and runs/s
+	scripts/fuzz.sh
 
 keys:           ## print a new OIDC key, kid and session key for GitHub secrets (ENVIRONMENT=production); writes nothing
 	@scripts/keys.sh $(if $(ENVIRONMENT),"$(ENVIRONMENT)")

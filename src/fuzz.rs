@@ -119,7 +119,7 @@ pub fn sts_request(data: &[u8]) {
 }
 
 /// The session-policy parser and evaluator: a policy that parses decides every request
-/// without panicking, and an empty statement list grants nothing.
+/// without panicking (no stronger property is checked yet).
 pub fn session_policy(data: &[u8]) {
     let Some(doc) = text(data) else { return };
     let Ok(policy) = SessionPolicy::parse(doc) else { return };

@@ -9,6 +9,7 @@
 //! | [`router`] | the request path: routes, methods, CORS, `HEAD` |
 //! | [`oidc`] | the OpenID provider: keys, discovery, JWKS, minting upstream JWTs; JOSE verification |
 //! | [`sts`] | the security token service: `AssumeRoleWithWebIdentity` at `/.sts` |
+//! | [`login`] | the browser sign-in's pure parts: `return_to`, one-time state, cookie headers, error pages |
 //! | [`oauth`] | the client side of OAuth 2.0 / OIDC: PKCE, metadata, authorization, tokens, device flow, revocation |
 //! | [`s3`] | the S3-compatible read path: SigV4 verification |
 //! | [`config`] | settings read once per isolate, typed errors |
@@ -29,6 +30,7 @@ pub mod edge;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod identity;
+pub mod login;
 pub mod oauth;
 pub mod oidc;
 pub mod platform;

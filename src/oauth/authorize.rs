@@ -132,8 +132,9 @@ impl AuthorizationRequest<'_> {
 pub enum AuthorizationResponse {
     /// RFC 6749 §4.1.2.
     Code { state: StateToken, code: AuthorizationCode },
-    /// RFC 6749 §4.1.2.1. `description` and `uri` are the other side's words, made
-    /// printable: anyone can put them in a link, so they are for the log, not for a page.
+    /// RFC 6749 §4.1.2.1. `description` is the other side's words, made printable, and `uri`
+    /// an https URL if one was given: anyone can put them in a link, so they are for the
+    /// log, not for a page.
     Error {
         state: StateToken,
         error: ErrorCode,
@@ -210,7 +211,7 @@ pub fn parse_callback(
             state,
             error: ErrorCode::parse(error).ok_or(AuthorizeError::BadParameter { name: "error" })?,
             description: get("error_description").map(super::display_text),
-            uri: get("error_uri").map(super::display_text),
+            uri: get("error_uri").and_then(crate::oauth::error::error_uri),
         }),
     }
 }
@@ -472,6 +473,15 @@ mod tests {
             parse_callback(None, &provider(false)).unwrap_err(),
             AuthorizeError::MissingState
         );
+    }
+
+    #[test]
+    fn an_error_uri_that_is_not_an_https_url_is_dropped() {
+        let q = format!("error=access_denied&error_uri=javascript%3Aalert(1)&state={}", state());
+        assert!(matches!(
+            callback(&q, false).unwrap(),
+            AuthorizationResponse::Error { uri: None, .. }
+        ));
     }
 
     #[test]

@@ -198,12 +198,14 @@ pub(crate) fn failure(res: &Response<Vec<u8>>) -> EndpointError {
     EndpointError::Refused {
         error,
         description: body.error_description.as_deref().map(super::display_text),
-        // RFC 6749 §5.2: a URI for a person to read; kept only when it is a URL one may open.
-        uri: body
-            .error_uri
-            .filter(|u| super::check_url(u).is_ok())
-            .map(|u| super::display_text(&u)),
+        uri: body.error_uri.as_deref().and_then(error_uri),
     }
+}
+
+/// RFC 6749 §4.1.2.1, §5.2 `error_uri`: a page for a person to read, kept only when it is a
+/// URL one may open (https, or http on loopback).
+pub(crate) fn error_uri(value: &str) -> Option<String> {
+    super::check_url(value).is_ok().then(|| value.to_owned())
 }
 
 /// The body is a bounded JSON object, or the answer came from something other than the

@@ -439,6 +439,17 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn accept_parsing_never_panics(v in "[ -~]{0,120}") {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                let mut h = HeaderMap::new();
+                h.append(header::ACCEPT, v);
+                let _ = prefers_json(&h);
+            }
+        }
+    }
+
     #[test]
     fn the_log_detail_names_the_reason_without_the_page_showing_it() {
         let err = LoginError::from(StateError::Unavailable {

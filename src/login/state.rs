@@ -1,7 +1,7 @@
 //! The one-time login state of issue 14: what `/.auth/login` remembers until the callback,
 //! stored under the `state` it sends to the provider, and taken exactly once.
 //!
-//! The contract every store meets (and [`contract::run`] checks): `put` never overwrites
+//! The contract every store meets (and `contract::run` checks, in tests): `put` never overwrites
 //! (a distinct [`StateError::Collision`]); `take` reads and deletes atomically, so of any
 //! number of concurrent callbacks with one state exactly one gets the login, and a state
 //! that is unknown, already taken or older than [`STATE_TTL_SECS`] is
@@ -13,7 +13,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::login::return_to::ReturnTo;
-use crate::oauth::authorize::{Nonce, StateToken};
+use crate::oauth::authorize::Nonce;
+/// The state token is the OAuth `state` parameter the CLI makes too, so it lives with the
+/// protocol: 256 random bits, base64url, parsed strictly ([`StateToken::parse`]).
+pub use crate::oauth::authorize::StateToken;
 use crate::oauth::client::RedirectUri;
 use crate::oauth::pkce::CodeVerifier;
 use crate::platform::Random;

@@ -2,7 +2,7 @@
 //! back-channel endpoints, where the browser comes back to, and the scopes it asks for.
 //!
 //! Every back-channel request (token, device authorization, revocation) is a form post
-//! built by [`Client::form_post`], so client authentication is decided in one place.
+//! built by `Client::form_post`, so client authentication is decided in one place.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

@@ -1,5 +1,5 @@
-"""Shared fixtures: test keys, a worker in workerd with the provider configured, and a real OpenID
-provider (oidc-provider, see oidc_provider.py)."""
+"""Shared fixtures: test keys, a worker in workerd with the provider configured, a real OpenID
+provider (oidc-provider, see oidc_provider.py) and a real browser (Chromium, see browser.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from browser import Browser  # noqa: E402
 from keys import new_key  # noqa: E402
 from oidc_provider import OidcProvider, RedirectTarget  # noqa: E402
 from workerd import BUNDLE, Worker, free_port  # noqa: E402
@@ -51,6 +52,21 @@ def provider(active_key, previous_key):
     w.start()
     yield w
     w.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session; take pages from `page` or `new_page()`."""
+    with Browser() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page in a fresh browser context (its own cookies), closed after the test."""
+    p = browser.new_page()
+    yield p
+    p.close()
 
 
 @pytest.fixture(scope="module")

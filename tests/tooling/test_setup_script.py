@@ -138,3 +138,15 @@ def test_a_present_chromium_or_a_setup_without_e2e_installs_no_debian_package(se
     assert apt_calls(calls) == []
     _, calls = go("--dev", CHROMIUM=str(tmp_path / "no-chromium"))
     assert apt_calls(calls) == []
+
+
+def test_the_browser_comes_from_debian_never_from_a_playwright_download():
+    """playwright-core (no browser download at install) rather than playwright, and no script
+    runs `playwright install`."""
+    dev = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    assert "playwright-core" in dev and "playwright" not in dev and "@playwright/test" not in dev
+    lock = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    assert not any(p.endswith("node_modules/playwright") for p in lock)
+    for script in (ROOT / "scripts").iterdir():
+        assert "playwright install" not in script.read_text(), script
+    assert "'/usr/bin/chromium'" in (ROOT / "tests" / "e2e" / "node" / "browser.mjs").read_text()

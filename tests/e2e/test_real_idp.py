@@ -6,18 +6,23 @@ without any worker change (the browser's part is in test_browser.py):
   `iss`, refresh tokens only with `prompt=consent`, consent denied;
 - the device authorization grant (RFC 8628), approved over the provider's HTML forms, with
   the suite's extensions each shown to fail a misbehaving client: PKCE as Keycloak enforces
-  it, `interval` and `slow_down`; a provider without PKCE; one that refuses PKCE parameters.
+  it, `interval` and `slow_down`; a provider without PKCE; one that refuses PKCE parameters;
+- the provider's ID tokens at the worker's existing `/.sts`, and the credentials reading a
+  restricted object with boto3.
 """
 
 from __future__ import annotations
 
 import time
 
+import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from oidc_provider import (DEVICE_GRANT, OAuthError, OidcProvider, Pkce, SignInError, approve_device,
-                           confidential_client, poll_until_done, sign_in)
+                           confidential_client, poll_until_done, public_client, sign_in)
+from s3clients import catalogue_worker, code, s3_for, seed
 
 CLIENT = "e2e-public"  # the default client: public, native, http://127.0.0.1/callback on any port
 ALICE = ("alice", "alice-password")
@@ -206,3 +211,48 @@ def test_a_non_compliant_provider_refuses_pkce_parameters_and_works_without_them
     auth = op.device_authorization(CLIENT, pkce=None)
     approve_device(auth["verification_uri_complete"], *ALICE)
     assert poll_until_done(op, CLIENT, auth["device_code"], interval=1)["refresh_token"]
+
+
+# ---------------------------------------------------------------------------------------
+# the provider's ID tokens at the worker's /.sts
+
+
+def test_an_id_token_from_oidc_provider_gets_sts_credentials_that_read_a_restricted_object(start_oidc_provider,
+                                                                                           redirect):
+    op = start_oidc_provider(name="sts", clients=[public_client("e2e-sts-client", ["http://127.0.0.1/callback"])])
+    catalogue = {"accounts": {"demo": {"products": {
+        "restricted-data": {"visibility": "restricted", "readers": ["alice"],
+                            "backend": {"type": "r2", "prefix": "demo/restricted-data/"}}}}}}
+    worker = catalogue_worker(op, catalogue, "real-idp-e2e")  # AUTH_ISSUER = op.issuer, AUTH_AUDIENCE = its client
+    try:
+        worker.start()
+        seed(worker, {"demo/restricted-data/secret.txt": b"top secret"})
+
+        def id_token_of(user: str, password: str) -> dict:
+            pkce = Pkce()
+            callback = sign_in(op.authorization_url("e2e-sts-client", redirect.url, pkce=pkce), user, password)
+            return op.exchange_code("e2e-sts-client", callback.params["code"], redirect.url, pkce)
+
+        def s3_with(id_token: str):
+            sts = boto3.client("sts", endpoint_url=worker.url + "/.sts", region_name="us-east-1",
+                               aws_access_key_id="unused", aws_secret_access_key="unused")
+            c = sts.assume_role_with_web_identity(RoleArn="arn:aws:iam::000000000000:role/_default",
+                                                  RoleSessionName="real-idp", WebIdentityToken=id_token)
+            assert c["SubjectFromWebIdentityToken"] == op.verify_id_token(id_token, "e2e-sts-client")["sub"]
+            c = c["Credentials"]
+            return s3_for(worker, {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+                                   "aws_session_token": c["SessionToken"]})
+
+        alice = id_token_of(*ALICE)
+        body = s3_with(alice["id_token"]).get_object(Bucket="demo", Key="restricted-data/secret.txt")["Body"].read()
+        assert body == b"top secret"
+        # The ID token that a refresh brings works as well.
+        refreshed = op.refresh("e2e-sts-client", alice["refresh_token"])["id_token"]
+        assert s3_with(refreshed).head_object(Bucket="demo", Key="restricted-data/secret.txt")["ContentLength"] == 10
+
+        bob = id_token_of("bob", "bob-password")["id_token"]
+        with pytest.raises(ClientError) as denied:
+            s3_with(bob).get_object(Bucket="demo", Key="restricted-data/secret.txt")
+        assert code(denied.value) == "AccessDenied"
+    finally:
+        worker.stop()

@@ -10,6 +10,7 @@
 //! | [`oidc`] | the OpenID provider: keys, discovery, JWKS, minting upstream JWTs; JOSE verification |
 //! | [`sts`] | the security token service: `AssumeRoleWithWebIdentity` at `/.sts` |
 //! | [`login`] | the browser sign-in's pure parts: `return_to`, one-time state, cookie headers, error pages |
+//! | [`client_configuration`] | the document that tells the command-line client how to sign in and where `/.sts` and S3 are |
 //! | [`oauth`] | the client side of OAuth 2.0 / OIDC: PKCE, metadata, authorization, tokens, device flow, revocation |
 //! | [`s3`] | the S3-compatible read path: SigV4 verification |
 //! | [`config`] | settings read once per isolate, typed errors |
@@ -24,6 +25,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client_configuration;
 pub mod config;
 pub mod edge;
 /// Fuzz targets (`make fuzz`) and their corpus replay: only in tests and `fuzzing` builds.

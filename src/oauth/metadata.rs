@@ -52,7 +52,7 @@ impl Endpoint {
         &self.url
     }
 
-    pub(crate) fn uri(&self) -> &Uri {
+    pub fn uri(&self) -> &Uri {
         &self.uri
     }
 }

@@ -124,7 +124,7 @@ pub(crate) fn extend_query(url: &str) -> form_urlencoded::Serializer<'static, St
 /// Text from the other side shown to a person or written to a log: control characters
 /// become spaces, at most 200 characters. For descriptions only, never for values that
 /// decide anything.
-pub(crate) fn display_text(s: &str) -> String {
+pub fn display_text(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(200)

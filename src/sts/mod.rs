@@ -3,6 +3,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`request`] | parameters and their validation |
+//! | [`client`] | the client side: the exchange request and its XML answer, read strictly |
 //! | [`verify`] | the ID token: signature, issuer, audience, times |
 //! | [`idp_keys`] | the IdPs' keys: discovery, JWKS, cache |
 //! | [`seal`] | the self-contained session token (AES-256-GCM) |
@@ -10,6 +11,7 @@
 //! | [`response`] | AWS's XML, success and error |
 //! | [`error`] | errors and their one mapping to AWS codes |
 
+pub mod client;
 pub mod credentials;
 pub mod error;
 pub mod idp_keys;

@@ -17,7 +17,9 @@ email}}; default alice and bob, see `DEFAULT_USERS`), `pkce` ("required" | "opti
 provider configured without PKCE | "reject", a non-compliant IdP that refuses PKCE
 parameters), `device_pkce` (PKCE on the device flow as Keycloak does it; default on),
 `device_interval` (the `interval` sent, and the poll spacing below which `slow_down` is
-answered; 0 turns both off), `slow_down_increment`, `ttl` ({"IdToken": s, "AccessToken": s,
+answered; 0 turns both off), `slow_down_increment`, `device_enforced_interval` (the spacing
+below which `slow_down` is answered when it should differ from the `interval` sent: a provider
+that asks for more than it says, so a well-behaved client meets `slow_down`), `ttl` ({"IdToken": s, "AccessToken": s,
 ...}), `scopes`.
 
 The provider's discovery document advertises `authorization_response_iss_parameter_supported:
@@ -115,7 +117,8 @@ class OidcProvider:
 
     def __init__(self, clients: list[dict] | None = None, users: dict | None = None, pkce: str = "required",
                  device_pkce: bool = True, device_interval: float = 5, slow_down_increment: float = 5,
-                 ttl: dict[str, int] | None = None, scopes: list[str] | None = None, name: str = "op"):
+                 device_enforced_interval: float | None = None, ttl: dict[str, int] | None = None,
+                 scopes: list[str] | None = None, name: str = "op"):
         self.name = name
         self.users = users or DEFAULT_USERS
         self.config = {
@@ -126,6 +129,7 @@ class OidcProvider:
             "device_pkce": device_pkce,
             "device_interval": device_interval,
             "slow_down_increment": slow_down_increment,
+            "device_enforced_interval": device_interval if device_enforced_interval is None else device_enforced_interval,
             "ttl": ttl or {},
         }
         if scopes is not None:

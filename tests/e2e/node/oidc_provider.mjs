@@ -32,6 +32,10 @@
 //                        slow_down_increment (RFC 8628 3.5). 0: no `interval` and no
 //                        `slow_down` (oidc-provider's own behaviour).
 //   slow_down_increment  5 (seconds; RFC 8628 says 5, tests use less)
+//   device_enforced_interval  the poll spacing below which `slow_down` is answered, when it
+//                        differs from the `interval` sent (a provider that asks for more than it
+//                        says, so that a client meets `slow_down` and must honour it); default
+//                        device_interval
 //   ttl                  seconds per artifact: IdToken 300, AccessToken 300, RefreshToken 86400,
 //                        AuthorizationCode 60, DeviceCode 600, Interaction 600, Session 86400,
 //                        Grant 86400
@@ -92,6 +96,7 @@ function readConfig() {
     devicePkce: config.device_pkce ?? true,
     deviceInterval: config.device_interval ?? 5,
     slowDownIncrement: config.slow_down_increment ?? 5,
+    deviceEnforcedInterval: config.device_enforced_interval ?? config.device_interval ?? 5,
     ttl: { ...DEFAULT_TTL, ...(config.ttl ?? {}) },
     scopes: config.scopes ?? ['openid', 'offline_access', 'profile', 'email'],
   };
@@ -427,7 +432,7 @@ function extensions(provider, config, counts) {
     }
     await next();
     if (ctx.status === 200 && ctx.body && typeof ctx.body.device_code === 'string') {
-      devices.set(ctx.body.device_code, { challenge, interval: config.deviceInterval, lastPoll: undefined });
+      devices.set(ctx.body.device_code, { challenge, interval: config.deviceEnforcedInterval, lastPoll: undefined });
       if (config.deviceInterval > 0) ctx.body.interval = config.deviceInterval;
     }
     return undefined;

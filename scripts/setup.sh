@@ -14,6 +14,8 @@
 #   chromium              (--e2e) Debian's browser, when $CHROMIUM (default /usr/bin/chromium) is
 #                         missing: the sign-in tests drive it headless through playwright-core
 #                         (from package-lock.json), which never downloads a browser of its own
+#   gnome-keyring         (--e2e) Debian's Secret Service (with dbus-daemon), for the
+#                         command-line client's test of tokens kept in the OS keyring
 # The compiled tools are one-time installs, announced with how long they take.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,9 +78,10 @@ if [ "${1:-}" = "--e2e" ]; then
   command -v rclone >/dev/null 2>&1 || debs+=(rclone)
   command -v ogrinfo >/dev/null 2>&1 || debs+=(gdal-bin)
   [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || debs+=(chromium)
+  command -v gnome-keyring-daemon >/dev/null 2>&1 || debs+=(gnome-keyring)
 fi
 if [ "${#debs[@]}" -gt 0 ]; then
-  say "installing ${debs[*]} (Debian packages; clients and the browser of the end-to-end suite)"
+  say "installing ${debs[*]} (Debian packages; clients, the browser and the keyring of the end-to-end suite)"
   if [ "$(id -u)" = 0 ]; then
     sudo=
   elif command -v sudo >/dev/null 2>&1; then

@@ -1,8 +1,9 @@
 """scripts/setup.sh: `make dev` (--dev) leaves the AWS CLI in .venv, a build-only setup does
 not; cargo-audit is compiled only when the audit will run; every compile is announced as a
 one-time install with how long it takes; the end-to-end setup installs Debian's chromium
-(never a downloaded browser) when it is missing, in the one apt-get of rclone and GDAL. The
-real script in a scratch tree, fake tools (apt-get and sudo record their calls)."""
+(never a downloaded browser) when it is missing, in the one apt-get of rclone, GDAL and
+gnome-keyring. The real script in a scratch tree, fake tools (apt-get and sudo record their
+calls)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ FAKES = {
     "python3": 'mkdir -p .venv/bin && printf "#!/bin/sh\\ntouch .venv/bin/aws; chmod +x .venv/bin/aws\\n" > .venv/bin/pip && chmod +x .venv/bin/pip',
     "rclone": "true",
     "ogrinfo": "true",
+    "gnome-keyring-daemon": "true",
     # Not root, with sudo: apt-get runs through it.
     "id": 'if [ "$1" = -u ]; then echo 1000; else /usr/bin/id "$@"; fi',
     "sudo": 'echo "sudo $*" >> "$HOME/calls"; exec "$@"',
@@ -122,14 +124,15 @@ def path_without(tmp_path, *missing: str) -> str:
     return str(only)
 
 
-def test_chromium_rclone_and_gdal_share_one_apt_get_update_and_install(setup, tmp_path):
+def test_chromium_rclone_gdal_and_the_keyring_share_one_apt_get_update_and_install(setup, tmp_path):
     _, go = setup
-    for tool in ("rclone", "ogrinfo"):
+    for tool in ("rclone", "ogrinfo", "gnome-keyring-daemon"):
         (tmp_path / "home" / ".cargo" / "bin" / tool).unlink()
     _, calls = go("--e2e", AUDIT_PROBE="false", CHROMIUM=str(tmp_path / "no-chromium"),
-                  PATH=path_without(tmp_path, "rclone", "ogrinfo"))
-    assert apt_calls(calls) == ["apt-get update -qq",
-                                "apt-get install -y -qq --no-install-recommends rclone gdal-bin chromium"]
+                  PATH=path_without(tmp_path, "rclone", "ogrinfo", "gnome-keyring-daemon"))
+    assert apt_calls(calls) == [
+        "apt-get update -qq",
+        "apt-get install -y -qq --no-install-recommends rclone gdal-bin chromium gnome-keyring"]
 
 
 def test_a_present_chromium_or_a_setup_without_e2e_installs_no_debian_package(setup, tmp_path):

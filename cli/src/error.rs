@@ -9,6 +9,8 @@ use oidc_sts_proxy::sts::client::ExchangeError;
 
 /// Exit code of any failure but the one below.
 pub const EXIT_FAILURE: u8 = 1;
+/// Exit code of a usage mistake (as clap's own): a bad profile name, a bad config file.
+pub const EXIT_USAGE: u8 = 2;
 /// Exit code when only a new interactive `osp login` helps (no tokens, or the identity
 /// provider no longer accepts the refresh token): a tool calling `osp credentials` can tell.
 pub const EXIT_LOGIN_REQUIRED: u8 = 3;
@@ -45,6 +47,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::LoginRequired { .. } => EXIT_LOGIN_REQUIRED,
+            Self::Usage(_) => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -199,6 +202,7 @@ mod tests {
             CliError::login_required("no tokens", "default").to_string(),
             "no tokens; run `osp login`"
         );
-        assert_eq!(CliError::Usage("x".into()).exit_code(), EXIT_FAILURE);
+        assert_eq!(CliError::Usage("x".into()).exit_code(), EXIT_USAGE);
+        assert_eq!(CliError::Store("x".into()).exit_code(), EXIT_FAILURE);
     }
 }

@@ -205,6 +205,7 @@ impl<'a> Store<'a> {
     /// The record and where it was, or `None`. A keyring that does not answer is skipped in
     /// `auto` (the file is read), an error with `keyring`.
     pub fn load(&self) -> Result<Option<(Secrets, Location)>, CliError> {
+        let mut keyring_error = None;
         if self.choice != TokenStoreChoice::File {
             match self.keyring.get(&self.profile) {
                 Ok(Some(text)) => {
@@ -216,7 +217,7 @@ impl<'a> Store<'a> {
                 Err(e) if self.choice == TokenStoreChoice::Keyring => {
                     return Err(CliError::Store(format!("the OS keyring does not answer: {e}")))
                 }
-                Err(_) => {}
+                Err(e) => keyring_error = Some(e),
             }
         }
         if self.choice == TokenStoreChoice::Keyring {
@@ -230,9 +231,25 @@ impl<'a> Store<'a> {
                     .map(|s| Some((s, location.clone())))
                     .ok_or_else(|| self.unreadable(&location))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // Tokens saved in a keyring that this session cannot reach (a scheduled job
+            // has no desktop session): say so rather than "not signed in".
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match keyring_error {
+                Some(k) if self.marker().exists() => Err(CliError::login_required(
+                    format!(
+                        "no saved tokens here: the OS keyring does not answer ({k}) and there is no token file (for a job without a desktop session, log in with --token-store file)"
+                    ),
+                    &self.profile,
+                )),
+                _ => Ok(None),
+            },
             Err(e) => Err(CliError::io(format!("reading {}", self.file.display()), e)),
         }
+    }
+
+    /// A file (no secret in it) saying the record is in the keyring, so that a session
+    /// that cannot reach the keyring can tell "tokens elsewhere" from "signed out".
+    fn marker(&self) -> PathBuf {
+        self.file.with_extension("in-keyring")
     }
 
     fn unreadable(&self, at: &Location) -> CliError {
@@ -246,6 +263,7 @@ impl<'a> Store<'a> {
             match self.keyring.set(&self.profile, &text) {
                 Ok(()) => {
                     remove_file(&self.file)?;
+                    write_private(&self.marker(), b"the tokens of this profile are in the OS keyring\n")?;
                     return Ok(Location::Keyring);
                 }
                 Err(e) if self.choice == TokenStoreChoice::Keyring => {
@@ -255,6 +273,7 @@ impl<'a> Store<'a> {
             }
         }
         write_private(&self.file, text.as_bytes())?;
+        remove_file(&self.marker())?;
         if self.choice == TokenStoreChoice::Auto {
             // A keyring that answers no writes may still hold an older record: best effort.
             let _ = self.keyring.delete(&self.profile);
@@ -265,6 +284,7 @@ impl<'a> Store<'a> {
     /// Removes the record from both places.
     pub fn delete(&self) -> Result<(), CliError> {
         remove_file(&self.file)?;
+        remove_file(&self.marker())?;
         match self.keyring.delete(&self.profile) {
             Err(e) if self.choice == TokenStoreChoice::Keyring => {
                 Err(CliError::Store(format!("the OS keyring does not answer: {e}")))
@@ -473,6 +493,30 @@ mod tests {
             .save(&secrets())
             .unwrap_err();
         assert!(err.to_string().contains("keyring does not answer"), "{err}");
+    }
+
+    #[test]
+    fn tokens_in_a_keyring_this_session_cannot_reach_are_told_apart_from_signed_out() {
+        let dir = TempDir::new();
+        let paths = test_paths(&dir);
+        let desktop = MemoryKeyring::default();
+        Store::new(&desktop, &paths, "p", TokenStoreChoice::Auto)
+            .save(&secrets())
+            .unwrap();
+        let cron = MemoryKeyring::broken();
+        let store = Store::new(&cron, &paths, "p", TokenStoreChoice::Auto);
+        let err = store.load().unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_LOGIN_REQUIRED);
+        assert!(
+            err.to_string()
+                .contains("the OS keyring does not answer (no D-Bus session)"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--token-store file"), "{err}");
+        Store::new(&desktop, &paths, "p", TokenStoreChoice::Auto)
+            .delete()
+            .unwrap();
+        assert!(store.load().unwrap().is_none(), "signed out is signed out");
     }
 
     #[test]

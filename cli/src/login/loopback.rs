@@ -113,7 +113,8 @@ fn answer_one(
     exchange: impl FnOnce(&oidc_sts_proxy::oauth::authorize::AuthorizationCode) -> Result<TokenResponse, CliError>,
 ) -> Option<Result<TokenResponse, CliError>> {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    // A browser may open a connection ahead and send nothing on it: do not wait long.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let Some(target) = read_target(&mut stream) else {
         respond(&mut stream, 400, "Bad request", "This is not a sign-in answer.");
         return None;

@@ -8,13 +8,13 @@ use oidc_sts_proxy::oauth::client::Client;
 use oidc_sts_proxy::oauth::error::{EndpointError, ErrorCode};
 use oidc_sts_proxy::oauth::metadata::{metadata_request, metadata_response, ProviderMetadata};
 use oidc_sts_proxy::oauth::token::{token_request, token_response, Grant};
-use oidc_sts_proxy::sts::client::{exchange_request, exchange_response, ExchangeError};
+use oidc_sts_proxy::sts::client::{exchange_request, exchange_response, ExchangeError, StsCredentials};
 
 use crate::claims::UnverifiedClaims;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::settings::{Checked, Settings};
-use crate::store::{CachedCredentials, ProfileLock, Secrets, Store};
+use crate::store::{ProfileLock, Secrets, Store};
 
 /// Cached credentials are handed out while they have more than this left (5 minutes:
 /// AWS SDKs refresh `credential_process` credentials a few minutes before `Expiration`).
@@ -46,7 +46,7 @@ pub fn open_profile<'c>(ctx: &'c Context<'_>, profile: &str) -> Result<(Settings
 }
 
 /// Fresh credentials for `profile`, and its settings.
-pub fn credentials(ctx: &Context<'_>, profile: &str) -> Result<(CachedCredentials, Settings), CliError> {
+pub fn credentials(ctx: &Context<'_>, profile: &str) -> Result<(StsCredentials, Settings), CliError> {
     let _lock = ProfileLock::acquire(&ctx.paths, profile)?;
     let (settings, store) = open_profile(ctx, profile)?;
     let checked = settings.check()?;
@@ -153,7 +153,7 @@ fn refresh(
     Ok(())
 }
 
-fn exchange(ctx: &Context<'_>, checked: &Checked, secrets: &Secrets) -> Result<CachedCredentials, ExchangeError> {
+fn exchange(ctx: &Context<'_>, checked: &Checked, secrets: &Secrets) -> Result<StsCredentials, ExchangeError> {
     let subject = UnverifiedClaims::read(secrets.id_token.expose_secret()).map_or_else(|_| "osp".to_owned(), |c| c.sub);
     let req = exchange_request(
         checked.sts_endpoint.uri(),
@@ -168,13 +168,7 @@ fn exchange(ctx: &Context<'_>, checked: &Checked, secrets: &Secrets) -> Result<C
             oidc_sts_proxy::platform::FetchError::Network => "no answer (the deployment could not be reached)",
         },
     })?;
-    let c = exchange_response(&res)?;
-    Ok(CachedCredentials {
-        access_key_id: c.access_key_id,
-        secret_access_key: c.secret_access_key,
-        session_token: c.session_token,
-        expiration: c.expiration,
-    })
+    exchange_response(&res)
 }
 
 /// How `osp credentials` prints them.
@@ -190,7 +184,7 @@ pub enum Format {
 }
 
 /// The text `osp credentials` prints.
-pub fn render(format: Format, c: &CachedCredentials, settings: &Settings) -> String {
+pub fn render(format: Format, c: &StsCredentials, settings: &Settings) -> String {
     let expiration = oidc_sts_proxy::time::iso8601(c.expiration);
     match format {
         Format::Process => serde_json::json!({
@@ -427,11 +421,12 @@ mod tests {
 
     #[test]
     fn the_three_formats() {
-        let c = CachedCredentials {
+        let c = StsCredentials {
             access_key_id: "ASIAAAAAAAAAAAAAAAA1".into(),
             secret_access_key: oidc_sts_proxy::secret::SecretString::new("se'cret".into()),
             session_token: oidc_sts_proxy::secret::SecretString::new("tok".into()),
             expiration: T0,
+            subject: "alice".into(),
         };
         let process: serde_json::Value = serde_json::from_str(&render(Format::Process, &c, &settings())).unwrap();
         assert_eq!(

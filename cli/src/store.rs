@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use oidc_sts_proxy::oauth::token::{IdToken, RefreshToken};
 use oidc_sts_proxy::secret::SecretString;
+use oidc_sts_proxy::sts::client::StsCredentials;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
@@ -22,30 +23,13 @@ use crate::settings::{Paths, TokenStoreChoice};
 /// The keyring service name; the profile is the entry's user name.
 pub const KEYRING_SERVICE: &str = "osp";
 
-/// STS credentials as cached.
-pub struct CachedCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
-    pub session_token: SecretString,
-    /// Seconds since the epoch.
-    pub expiration: u64,
-}
-
-impl std::fmt::Debug for CachedCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedCredentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("expiration", &self.expiration)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A profile's secrets.
 #[derive(Debug)]
 pub struct Secrets {
     pub id_token: IdToken,
     pub refresh_token: Option<RefreshToken>,
-    pub credentials: Option<CachedCredentials>,
+    /// The STS credentials last handed out, cached.
+    pub credentials: Option<StsCredentials>,
 }
 
 /// The record's serialised form (only ever built to be written, and dropped at once).
@@ -63,6 +47,7 @@ struct RecordCredentials {
     secret_access_key: String,
     session_token: String,
     expiration: u64,
+    subject: String,
 }
 
 impl Secrets {
@@ -76,6 +61,7 @@ impl Secrets {
                 secret_access_key: c.secret_access_key.expose_secret().to_owned(),
                 session_token: c.session_token.expose_secret().to_owned(),
                 expiration: c.expiration,
+                subject: c.subject.clone(),
             }),
         };
         let json = serde_json::to_string(&record).unwrap_or_default();
@@ -91,11 +77,12 @@ impl Secrets {
         Some(Self {
             id_token: IdToken::new(record.id_token),
             refresh_token: record.refresh_token.map(RefreshToken::new),
-            credentials: record.credentials.map(|c| CachedCredentials {
+            credentials: record.credentials.map(|c| StsCredentials {
                 access_key_id: c.access_key_id,
                 secret_access_key: SecretString::new(c.secret_access_key),
                 session_token: SecretString::new(c.session_token),
                 expiration: c.expiration,
+                subject: c.subject,
             }),
         })
     }
@@ -417,11 +404,12 @@ mod tests {
         Secrets {
             id_token: IdToken::new("MARKER-ID.a.b".into()),
             refresh_token: Some(RefreshToken::new("MARKER-RT".into())),
-            credentials: Some(CachedCredentials {
+            credentials: Some(StsCredentials {
                 access_key_id: "ASIAABCDEFGHIJKLMNOP".into(),
                 secret_access_key: SecretString::new("MARKER-SECRET".into()),
                 session_token: SecretString::new("MARKER-SESSION".into()),
                 expiration: 1_000,
+                subject: "alice".into(),
             }),
         }
     }

@@ -227,7 +227,9 @@ mod tests {
     use crate::testutil::{metadata, TestContext, ISSUER};
     use oidc_sts_proxy::oauth::client::ClientId;
 
-    fn params(url: &str) -> Vec<(String, String)> {
+    type Params = Vec<(String, String)>;
+
+    fn params(url: &str) -> Params {
         let query = url.split_once('?').unwrap().1;
         form_urlencoded::parse(query.as_bytes()).into_owned().collect()
     }
@@ -246,54 +248,69 @@ mod tests {
         page
     }
 
-    fn tokens_answer(id_token: &str) -> serde_json::Value {
-        serde_json::json!({"access_token": "at", "token_type": "Bearer", "id_token": id_token, "refresh_token": "rt"})
+    /// A browser that, given the authorization URL, opens the redirect URI at the callback
+    /// with `query(params, iss)` (in a thread, as a person would) and checks the page.
+    fn browser(
+        query: impl Fn(&Params, &str) -> String + Send + Sync + 'static,
+        check: impl Fn(&Params, String) + Send + Sync + 'static,
+    ) -> impl Fn(&str) -> std::io::Result<()> + Send + Sync + 'static {
+        let (query, check) = (std::sync::Arc::new(query), std::sync::Arc::new(check));
+        move |url: &str| {
+            let p = params(url);
+            let (query, check) = (query.clone(), check.clone());
+            std::thread::spawn(move || {
+                let iss: String = form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect();
+                let page = browse(&get(&p, "redirect_uri"), &format!("/callback?{}", query(&p, &iss)));
+                check(&p, page);
+            });
+            Ok(())
+        }
+    }
+
+    fn sign_in(ctx: &Context<'_>, pkce: bool, timeout: Duration) -> Result<(TokenResponse, Nonce), CliError> {
+        let client = Client::public(ClientId::parse("osp").unwrap());
+        let scopes = Scopes::parse("openid offline_access").unwrap();
+        run(ctx, &metadata(|_| {}), &client, &scopes, pkce, true, timeout)
+    }
+
+    fn tokens_answer() -> serde_json::Value {
+        serde_json::json!({"access_token": "at", "token_type": "Bearer", "id_token": "a.b.c", "refresh_token": "rt"})
     }
 
     #[test]
     fn the_redirect_back_is_exchanged_with_the_pkce_verifier_and_the_state_is_checked() {
-        let http = Scripted::default().json(200, tokens_answer("a.b.c"));
+        let http = Scripted::default().json(200, tokens_answer());
         let t = TestContext::new(&http);
-        // The "browser": first a foreign state and a favicon (ignored), then the real answer.
         let opened = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
         let seen = opened.clone();
+        let answer = std::sync::Arc::new(browser(
+            |p, iss| format!("code=the-code&state={}&iss={iss}", get(p, "state")),
+            |_, page| {
+                assert!(
+                    page.starts_with("HTTP/1.1 200") && page.contains("You are signed in"),
+                    "{page}"
+                )
+            },
+        ));
+        // Before the real answer: a favicon request and a foreign state, both ignored.
         let ctx = t.context_with_browser(move |url| {
             *seen.lock().unwrap() = Some(url.to_owned());
-            let url = url.to_owned();
+            let (redirect, url) = (get(&params(url), "redirect_uri"), url.to_owned());
+            let answer = answer.clone();
             std::thread::spawn(move || {
-                let p = params(&url);
-                let redirect = get(&p, "redirect_uri");
-                let iss: String = form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect();
                 assert!(browse(&redirect, "/favicon.ico").starts_with("HTTP/1.1 404"));
                 let other = StateToken::generate(&oidc_sts_proxy::platform::SystemRandom);
+                let iss: String = form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect();
                 let foreign = browse(
                     &redirect,
                     &format!("/callback?code=x&state={}&iss={iss}", other.as_str()),
                 );
                 assert!(foreign.contains("another sign-in"), "{foreign}");
-                let page = browse(
-                    &redirect,
-                    &format!("/callback?code=the-code&state={}&iss={iss}", get(&p, "state")),
-                );
-                assert!(
-                    page.starts_with("HTTP/1.1 200") && page.contains("You are signed in"),
-                    "{page}"
-                );
+                answer(&url)
             });
             Ok(())
         });
-        let client = Client::public(ClientId::parse("osp").unwrap());
-        let scopes = Scopes::parse("openid offline_access").unwrap();
-        let (tokens, _nonce) = run(
-            &ctx,
-            &metadata(|_| {}),
-            &client,
-            &scopes,
-            true,
-            true,
-            Duration::from_secs(10),
-        )
-        .unwrap();
+        let (tokens, _nonce) = sign_in(&ctx, true, Duration::from_secs(10)).unwrap();
         assert_eq!(tokens.id_token.unwrap().expose_secret(), "a.b.c");
 
         let url = opened.lock().unwrap().clone().unwrap();
@@ -318,32 +335,13 @@ mod tests {
 
     #[test]
     fn without_pkce_neither_challenge_nor_verifier_is_sent() {
-        let http = Scripted::default().json(200, tokens_answer("a.b.c"));
+        let http = Scripted::default().json(200, tokens_answer());
         let t = TestContext::new(&http);
-        let ctx = t.context_with_browser(|url| {
-            let url = url.to_owned();
-            std::thread::spawn(move || {
-                let p = params(&url);
-                assert!(!p.iter().any(|(k, _)| k.starts_with("code_challenge")));
-                let iss: String = form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect();
-                browse(
-                    &get(&p, "redirect_uri"),
-                    &format!("/callback?code=c&state={}&iss={iss}", get(&p, "state")),
-                );
-            });
-            Ok(())
-        });
-        let client = Client::public(ClientId::parse("osp").unwrap());
-        run(
-            &ctx,
-            &metadata(|_| {}),
-            &client,
-            &Scopes::parse("openid").unwrap(),
-            false,
-            true,
-            Duration::from_secs(10),
-        )
-        .unwrap();
+        let ctx = t.context_with_browser(browser(
+            |p, iss| format!("code=c&state={}&iss={iss}", get(p, "state")),
+            |p, _| assert!(!p.iter().any(|(k, _)| k.starts_with("code_challenge"))),
+        ));
+        sign_in(&ctx, false, Duration::from_secs(10)).unwrap();
         assert!(!http.form(0).iter().any(|(k, _)| k == "code_verifier"));
     }
 
@@ -351,34 +349,16 @@ mod tests {
     fn an_error_answer_ends_the_login_with_the_providers_words() {
         let http = Scripted::default();
         let t = TestContext::new(&http);
-        let ctx = t.context_with_browser(|url| {
-            let url = url.to_owned();
-            std::thread::spawn(move || {
-                let p = params(&url);
-                let iss: String = form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect();
-                let page = browse(
-                    &get(&p, "redirect_uri"),
-                    &format!(
-                        "/callback?error=access_denied&error_description=User+said+no&state={}&iss={iss}",
-                        get(&p, "state")
-                    ),
-                );
-                assert!(page.contains("Sign-in failed"), "{page}");
-            });
-            Ok(())
-        });
-        let client = Client::public(ClientId::parse("osp").unwrap());
-        let err = run(
-            &ctx,
-            &metadata(|_| {}),
-            &client,
-            &Scopes::parse("openid").unwrap(),
-            true,
-            true,
-            Duration::from_secs(10),
-        )
-        .unwrap_err()
-        .to_string();
+        let ctx = t.context_with_browser(browser(
+            |p, iss| {
+                format!(
+                    "error=access_denied&error_description=User+said+no&state={}&iss={iss}",
+                    get(p, "state")
+                )
+            },
+            |_, page| assert!(page.contains("Sign-in failed"), "{page}"),
+        ));
+        let err = sign_in(&ctx, true, Duration::from_secs(10)).unwrap_err().to_string();
         assert!(
             err.contains("access_denied") && err.contains("User said no") && err.contains("refused or cancelled"),
             "{err}"
@@ -391,23 +371,9 @@ mod tests {
         let http = Scripted::default();
         let t = TestContext::new(&http);
         let ctx = t.context_with_browser(|_| Err(std::io::Error::other("no browser")));
-        let client = Client::public(ClientId::parse("osp").unwrap());
-        let err = run(
-            &ctx,
-            &metadata(|_| {}),
-            &client,
-            &Scopes::parse("openid").unwrap(),
-            true,
-            true,
-            Duration::from_millis(300),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = sign_in(&ctx, true, Duration::from_millis(300)).unwrap_err().to_string();
         assert!(err.contains("no sign-in came back"), "{err}");
-        assert!(
-            t.messages()[0].starts_with("Open this URL in a browser"),
-            "{:?}",
-            t.messages()
-        );
+        let said = t.messages();
+        assert!(said[0].starts_with("Open this URL in a browser"), "{said:?}");
     }
 }

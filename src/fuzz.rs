@@ -8,6 +8,7 @@
 
 use http::{HeaderMap, HeaderValue, Method, Request};
 
+use crate::encoding;
 use crate::policy::{Action, Request as PolicyRequest, SessionPolicy};
 use crate::s3::{object, route, sigv4};
 use crate::sts::seal::SessionKeys;
@@ -73,10 +74,13 @@ pub fn sigv4_auth(data: &[u8]) {
 /// The strict percent-decoder and AWS's UriEncode: decode(encode(x)) = x, and whatever
 /// decodes re-encodes to something that decodes the same.
 pub fn percent(data: &[u8]) {
-    assert_eq!(sigv4::percent_decode(&sigv4::uri_encode(data)).as_deref(), Some(data));
+    assert_eq!(
+        encoding::percent_decode(&encoding::uri_encode(data)).as_deref(),
+        Some(data)
+    );
     if let Some(s) = text(data) {
-        if let Some(bytes) = sigv4::percent_decode(s) {
-            assert_eq!(sigv4::percent_decode(&sigv4::uri_encode(&bytes)), Some(bytes));
+        if let Some(bytes) = encoding::percent_decode(s) {
+            assert_eq!(encoding::percent_decode(&encoding::uri_encode(&bytes)), Some(bytes));
         }
     }
 }

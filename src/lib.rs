@@ -18,12 +18,14 @@
 //! | [`web`] | shared HTTP plumbing |
 //! | [`edge`] | what the platform does to requests and responses in transit, undone or prevented |
 //! | [`time`] | UTC calendar formatting |
+//! | `encoding` | percent-encoding, the strict percent-decoder, XML escaping |
 //! | `fuzz` | fuzz targets for every parser an attacker reaches (tests and `fuzzing` builds) |
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod edge;
+pub(crate) mod encoding;
 /// Fuzz targets (`make fuzz`) and their corpus replay: only in tests and `fuzzing` builds.
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;

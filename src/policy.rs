@@ -27,7 +27,7 @@
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::sts::request::printable;
+use crate::encoding::printable;
 
 /// The actions of the read path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -93,7 +93,7 @@ impl Principal {
             format!(
                 "not authorized to perform: {} on resource: \"arn:aws:s3:::{}\" because {because}",
                 action.name(),
-                crate::sts::request::printable(&resource)
+                crate::encoding::printable(&resource)
             ),
         ))
     }

@@ -2,7 +2,7 @@
 
 use http::{header, HeaderValue, Response, StatusCode};
 
-use crate::sts::response::xml_escape;
+use crate::encoding::xml_escape;
 use crate::web::{self, Body};
 
 /// An S3 error: its code decides the status; the message is for the caller.

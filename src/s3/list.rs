@@ -14,8 +14,8 @@
 //!
 //! Continuation tokens are made and checked in [`crate::s3::list_token`].
 
+use crate::encoding::{listing_encode, xml_escape};
 use crate::s3::route::{ListParams, ListV1Params, ListV2Params};
-use crate::sts::response::xml_escape;
 
 /// The S3 XML namespace.
 pub const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -66,22 +66,6 @@ pub fn s3_timestamp(secs: u64) -> String {
     }
 }
 
-/// Percent-encoding for `encoding-type=url`: unreserved characters and `/` kept.
-pub fn url_encode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
-}
-
 /// Writes `<name>value</name>`, encoding the value for the listing's encoding type.
 struct Writer {
     out: String,
@@ -103,7 +87,7 @@ impl Writer {
     /// An element whose value S3 url-encodes under `encoding-type=url`.
     fn field(&mut self, name: &str, value: &str) {
         if self.encode {
-            self.text(name, &url_encode(value));
+            self.text(name, &listing_encode(value));
         } else {
             self.text(name, value);
         }
@@ -426,14 +410,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn url_encoding_round_trips_through_unquote_plus(key in "\\PC{0,40}") {
-            let encoded = url_encode(&key);
-            prop_assert!(!encoded.contains('+') && !encoded.contains(' '));
-            let decoded = crate::s3::sigv4::percent_decode(&encoded).map(String::from_utf8);
-            prop_assert_eq!(decoded, Some(Ok(key)));
-        }
-
         #[test]
         fn delimit_partitions_keys_under_the_prefix(
             keys in proptest::collection::btree_set("[ab/]{0,6}", 0..20),

@@ -19,10 +19,10 @@
 
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 
+use crate::encoding::{percent_decode_text, uri_encode};
 use crate::platform::{Clock, HttpClient};
 use crate::s3::object::parse_http_date;
 use crate::s3::sign::{sign, BackendCredentials};
-use crate::s3::sigv4::{percent_decode, uri_encode};
 use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::upstream::S3Backend;
 use crate::web::StreamBody;
@@ -155,7 +155,7 @@ pub fn stored_object(key: &str, headers: &HeaderMap) -> Result<StoredObject, Sto
 
 /// Decodes a value of a listing made with `encoding-type=url` (`+` is a space, as S3 writes it).
 fn url_decoded(value: &str) -> Option<String> {
-    String::from_utf8(percent_decode(&value.replace('+', " "))?).ok()
+    percent_decode_text(&value.replace('+', " "))
 }
 
 /// Parses a `ListBucketResult` (ListObjectsV2) document.

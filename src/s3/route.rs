@@ -16,8 +16,8 @@
 //!
 //! Decisions the S3 documentation leaves to us:
 //! - The object key is the percent-decoded remainder of the path after `/{account}/`, decoded
-//!   with [`percent_decode`] (the function the SigV4 verifier uses, so what is routed is what
-//!   was signed). `%2F` therefore means the same key as `/`, as in S3. The product is the key
+//!   with [`percent_decode`](crate::encoding::percent_decode) (the function the SigV4 verifier
+//!   uses, so what is routed is what was signed). `%2F` therefore means the same key as `/`, as in S3. The product is the key
 //!   up to its first `/`; `rest` is everything after it (may be empty, may contain `/` and
 //!   empty segments). `/{account}/{product}` (no slash after the product) is GetObject of the
 //!   key `{product}` itself: [`ObjectTarget::rest`] is `None` and the caller will normally
@@ -28,8 +28,8 @@
 //!   or digit. Underscores are tolerated because legacy path-style buckets allowed them;
 //!   upper case is not. Anything else is `NoSuchBucket`.
 //! - Query strings: `&`-separated, split at the first `=`, each side decoded with
-//!   [`percent_decode`]; `+` stays `+` (the SigV4 verifier signs it that way). A bad escape or
-//!   non-UTF-8 text is `InvalidArgument`, so is a repeated S3 parameter. Unknown parameters
+//!   [`percent_decode`](crate::encoding::percent_decode); `+` stays `+` (the SigV4 verifier
+//!   signs it that way). A bad escape or non-UTF-8 text is `InvalidArgument`, so is a repeated S3 parameter. Unknown parameters
 //!   (`x-id`, `X-Amz-*` from presigned URLs, `response-*`) are ignored.
 //! - Subresources this proxy does not serve (`?acl`, `?tagging`, `?versions`, …) are
 //!   `NotImplemented`, checked after the method, so a write is always 405.
@@ -40,8 +40,8 @@
 
 use http::Method;
 
+use crate::encoding::percent_decode_text;
 use crate::s3::error::{S3Code, S3Error};
-use crate::s3::sigv4::percent_decode;
 
 /// The methods a data path serves, for the `Allow` header of a 405.
 pub const ALLOWED_METHODS: &[Method] = crate::web::READ_METHODS;
@@ -195,7 +195,8 @@ pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Reque
         Some((account, key)) => (account, key),
         None => (after_slash, ""),
     };
-    let account = decode_text(raw_account).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
+    let account =
+        percent_decode_text(raw_account).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
     if !is_valid_bucket_name(&account) {
         return Err(S3Error::new(
             S3Code::NoSuchBucket,
@@ -215,7 +216,7 @@ pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Reque
         return bucket_operation(account, is_head, &query);
     }
 
-    let key = decode_text(raw_key).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
+    let key = percent_decode_text(raw_key).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
     if key.len() > MAX_KEY_BYTES {
         return Err(invalid_argument("Your key is too long"));
     }
@@ -299,11 +300,6 @@ fn parse_encoding_type(value: Option<&str>) -> Result<bool, S3Error> {
     }
 }
 
-/// Percent-decodes and requires UTF-8.
-fn decode_text(raw: &str) -> Option<String> {
-    String::from_utf8(percent_decode(raw)?).ok()
-}
-
 /// Path-style bucket names: 3-63 of `a-z 0-9 . - _`, letter or digit at both ends.
 pub fn is_valid_bucket_name(name: &str) -> bool {
     let bytes = name.as_bytes();
@@ -339,8 +335,8 @@ impl Query {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for piece in raw.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-            let name = decode_text(name).ok_or_else(bad)?;
-            let value = decode_text(value).ok_or_else(bad)?;
+            let name = percent_decode_text(name).ok_or_else(bad)?;
+            let value = percent_decode_text(value).ok_or_else(bad)?;
             if SINGLE_VALUED.contains(&name.as_str()) && pairs.iter().any(|(n, _)| *n == name) {
                 return Err(invalid_argument("a query parameter is repeated"));
             }
@@ -716,8 +712,8 @@ mod tests {
             let rest: String = rest.into_iter().collect();
             let path = format!(
                 "/acct/{}/{}",
-                crate::s3::sigv4::uri_encode(product.as_bytes()),
-                crate::s3::sigv4::uri_encode(rest.as_bytes()),
+                crate::encoding::uri_encode(product.as_bytes()),
+                crate::encoding::uri_encode(rest.as_bytes()),
             );
             let t = target(get(&path, None));
             prop_assert_eq!(&t.product, &product);

@@ -1096,7 +1096,7 @@ mod tests {
         loop {
             let uri = match &marker {
                 None => format!("/demo?{query}"),
-                Some(m) => format!("/demo?{query}&marker={}", list::url_encode(m)),
+                Some(m) => format!("/demo?{query}&marker={}", crate::encoding::listing_encode(m)),
             };
             let page = listing_of(&h.get(store, &uri));
             let (truncated, next) = (page.truncated, page.next_marker.clone());

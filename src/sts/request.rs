@@ -2,6 +2,7 @@
 
 use http::{header, Method, Request};
 
+use crate::encoding::printable;
 use crate::policy::SessionPolicy;
 use crate::secret::SecretString;
 use crate::sts::error::StsError;
@@ -162,15 +163,6 @@ pub fn parse(req: &Request<Vec<u8>>, max_duration_secs: u32) -> Result<AssumeRol
         duration_secs,
         policy,
     })
-}
-
-/// An attacker-chosen value made short and printable for a message.
-pub(crate) fn printable(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
-    if s.len() > out.len() {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use http::{header, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::encoding::uri_encode;
 use crate::identity::{check_https_url, Audience, Caller, UrlError};
 use crate::platform::{FetchError, HttpClient, Io};
-use crate::s3::sigv4::uri_encode;
 use crate::secret::MacKey;
 use crate::upstream::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
 

@@ -152,11 +152,14 @@ pub fn range_and_dates(data: &[u8]) {
         assert!(range.start <= range.end && range.end < size, "{range:?} outside {size}");
         assert_eq!(range.len(), range.end - range.start + 1);
     }
-    if let Some(secs) = object::parse_http_date(header) {
+    if let Some(secs) = crate::time::parse_http_date(header) {
         if let Ok(unsigned) = u64::try_from(secs) {
             if unsigned < 253_402_300_800 {
                 // Before year 10000: IMF-fixdate has four year digits.
-                assert_eq!(object::parse_http_date(&object::http_date(unsigned)), Some(secs));
+                assert_eq!(
+                    crate::time::parse_http_date(&crate::time::http_date(unsigned)),
+                    Some(secs)
+                );
             }
         }
     }

@@ -148,7 +148,7 @@ pub fn credentials(
         "AccessKeyId": claims.akid,
         "SecretAccessKey": claims.secret,
         "SessionToken": keys.seal(&claims, random),
-        "Expiration": crate::time::iso8601(expires),
+        "Expiration": crate::time::rfc3339(expires),
     });
     web::json(StatusCode::OK, body.to_string().into_bytes())
 }

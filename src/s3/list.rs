@@ -57,15 +57,6 @@ pub fn delimit(entries: Vec<ListEntry>, prefix: &str, delimiter: Option<&str>) -
     (contents, prefixes)
 }
 
-/// S3's timestamp form: ISO 8601 UTC with milliseconds, `2026-11-23T10:00:00.000Z`.
-pub fn s3_timestamp(secs: u64) -> String {
-    let s = crate::time::iso8601(secs);
-    match s.strip_suffix('Z') {
-        Some(base) => format!("{base}.000Z"),
-        None => s,
-    }
-}
-
 /// Writes `<name>value</name>`, encoding the value for the listing's encoding type.
 struct Writer {
     out: String,
@@ -106,7 +97,7 @@ impl Writer {
         for e in entries {
             self.out.push_str("<Contents>");
             self.field("Key", &e.key);
-            self.text("LastModified", &s3_timestamp(e.last_modified_secs));
+            self.text("LastModified", &crate::time::rfc3339_millis(e.last_modified_secs));
             self.text("ETag", &e.etag);
             self.text("Size", &e.size.to_string());
             self.text("StorageClass", "STANDARD");
@@ -374,12 +365,6 @@ mod tests {
         assert_eq!(location_xml(None), empty);
         assert_eq!(location_xml(Some("us-east-1")), empty);
         assert!(location_xml(Some("eu-west-1")).contains(">eu-west-1</LocationConstraint>"));
-    }
-
-    #[test]
-    fn timestamps_have_milliseconds() {
-        assert_eq!(s3_timestamp(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(s3_timestamp(1_795_435_200), "2026-11-23T12:00:00.000Z");
     }
 
     #[test]

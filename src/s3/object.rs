@@ -8,16 +8,14 @@
 //!   "a server MAY ignore the Range header field").
 //! - A suffix range on an empty object is served as the whole (empty) object with 200: RFC
 //!   9110 §14.1.1 calls it satisfiable, and there are no bytes to put in a `Content-Range`.
-//! - RFC 850 dates carry two-digit years: `70`–`99` are 19xx, `00`–`69` are 20xx (the core has
-//!   no clock to apply §5.6.7's "50 years in the future" rule against). Dates are not checked
-//!   against the current time either (§13.1.3's "later than the server's time" rule is the
-//!   caller's, which has the clock).
+//! - Dates are HTTP-dates, parsed by [`crate::time::parse_http_date`] (which says how).
 //! - An `If-Match` or `If-None-Match` that does not parse as an entity-tag list matches
 //!   nothing: `If-Match` then fails closed with 412; `If-None-Match` is then true (200).
 
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 
 use crate::s3::error::{S3Code, S3Error};
+use crate::time::{http_date, parse_http_date};
 
 /// What the storage backend says about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,106 +247,6 @@ fn etag_list_matches(value: &str, meta_etag: &str, strong: bool) -> bool {
     }
     tags.into_iter()
         .any(|(weak, opaque)| opaque == meta_opaque && (!strong || (!weak && !meta_weak)))
-}
-
-const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const LONG_DAY_NAMES: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Parses an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, and the obsolete RFC 850 and asctime
-/// forms recipients must accept. Seconds since the epoch (negative before 1970); `None` for
-/// anything else.
-pub fn parse_http_date(s: &str) -> Option<i64> {
-    let s = s.trim_matches([' ', '\t']);
-    if let Some((day, rest)) = s.split_once(", ") {
-        if DAY_NAMES.contains(&day) {
-            // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-            let parts: Vec<&str> = rest.split(' ').collect();
-            let [d, mon, y, time, "GMT"] = parts.as_slice() else {
-                return None;
-            };
-            return build_date(fixed_num(y, 4)?, mon, fixed_num(d, 2)?, time);
-        }
-        if LONG_DAY_NAMES.contains(&day) {
-            // rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT
-            let parts: Vec<&str> = rest.split(' ').collect();
-            let [date, time, "GMT"] = parts.as_slice() else {
-                return None;
-            };
-            let dparts: Vec<&str> = date.split('-').collect();
-            let [d, mon, yy] = dparts.as_slice() else {
-                return None;
-            };
-            let yy = fixed_num(yy, 2)?;
-            let year = if yy >= 70 { 1900 + yy } else { 2000 + yy };
-            return build_date(year, mon, fixed_num(d, 2)?, time);
-        }
-        return None;
-    }
-    // asctime-date: Sun Nov  6 08:49:37 1994 (day is two digits or space and one digit)
-    let (day, rest) = s.split_at_checked(4)?;
-    let name = day.strip_suffix(' ')?;
-    if !DAY_NAMES.contains(&name) {
-        return None;
-    }
-    let (mon, rest) = rest.split_at_checked(4)?;
-    let mon = mon.strip_suffix(' ')?;
-    let (d, rest) = rest.split_at_checked(3)?;
-    let d = d.strip_suffix(' ')?;
-    let d = match d.strip_prefix(' ') {
-        Some(one) => fixed_num(one, 1)?,
-        None => fixed_num(d, 2)?,
-    };
-    let (time, y) = rest.split_once(' ')?;
-    build_date(fixed_num(y, 4)?, mon, d, time)
-}
-
-/// Exactly `width` ASCII digits.
-fn fixed_num(s: &str, width: usize) -> Option<i64> {
-    if s.len() != width || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-fn build_date(year: i64, mon: &str, day: i64, time: &str) -> Option<i64> {
-    let month = MONTHS.iter().position(|m| *m == mon)? as i64 + 1;
-    let tparts: Vec<&str> = time.split(':').collect();
-    let [h, m, sec] = tparts.as_slice() else {
-        return None;
-    };
-    let (h, m, sec) = (fixed_num(h, 2)?, fixed_num(m, 2)?, fixed_num(sec, 2)?);
-    // time-of-day: hour 00-23, minute 00-59, second 00-60 (leap second).
-    if h > 23 || m > 59 || sec > 60 || day < 1 || day > crate::time::days_in_month(year, month) {
-        return None;
-    }
-    Some(crate::time::days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
-}
-
-/// IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
-pub fn http_date(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (y, m, d) = crate::time::civil_from_days(days);
-    // 1970-01-01 was a Thursday (index 3 from Monday).
-    let weekday = DAY_NAMES[usize::try_from((days + 3).rem_euclid(7)).unwrap_or(0)];
-    let month = MONTHS[usize::try_from(m.saturating_sub(1)).unwrap_or(0)];
-    format!(
-        "{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// 206 with a range, else 200.
@@ -640,57 +538,6 @@ mod tests {
         );
     }
 
-    // --- Dates ---
-
-    #[test]
-    fn three_http_date_forms_parse_to_the_same_instant() {
-        let t = Some(T1994 as i64);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), t);
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), t);
-        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), t);
-        assert_eq!(
-            parse_http_date("Sun Nov 16 08:49:37 1994"),
-            Some(T1994 as i64 + 10 * 86_400)
-        );
-    }
-
-    #[test]
-    fn rfc850_two_digit_years_pivot_at_70() {
-        assert_eq!(parse_http_date("Thursday, 01-Jan-70 00:00:00 GMT"), Some(0));
-        assert_eq!(parse_http_date("Saturday, 01-Jan-00 00:00:00 GMT"), Some(946_684_800));
-    }
-
-    #[test]
-    fn invalid_dates_are_rejected() {
-        for s in [
-            "",
-            "Sun, 06 Nov 1994 08:49:37 UTC",
-            "Sun, 6 Nov 1994 08:49:37 GMT",
-            "Sun, 31 Nov 1994 08:49:37 GMT",
-            "Sun, 29 Feb 1900 08:49:37 GMT",
-            "Sun, 06 Nov 1994 24:00:00 GMT",
-            "Xyz, 06 Nov 1994 08:49:37 GMT",
-            "Sun, 06 Foo 1994 08:49:37 GMT",
-            "Sun Nov 6 08:49:37 1994",
-            "1994-11-06T08:49:37Z",
-        ] {
-            assert_eq!(parse_http_date(s), None, "{s:?}");
-        }
-        assert!(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT").is_some());
-    }
-
-    #[test]
-    fn dates_before_1970_are_negative() {
-        assert_eq!(parse_http_date("Wed, 31 Dec 1969 23:59:59 GMT"), Some(-1));
-    }
-
-    #[test]
-    fn http_date_formats_imf_fixdate() {
-        assert_eq!(http_date(T1994), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(1_795_435_200), "Mon, 23 Nov 2026 12:00:00 GMT");
-    }
-
     // --- Response headers ---
 
     #[test]
@@ -762,16 +609,6 @@ mod tests {
                 Ok(None) => {}
                 Err(e) => prop_assert_eq!(e.code, S3Code::InvalidRange),
             }
-        }
-
-        #[test]
-        fn http_date_round_trips(secs in 0u64..253_402_300_799) {
-            prop_assert_eq!(parse_http_date(&http_date(secs)), Some(secs as i64));
-        }
-
-        #[test]
-        fn parse_http_date_never_panics(s in "\\PC{0,40}") {
-            let _ = parse_http_date(&s);
         }
 
         #[test]

@@ -21,9 +21,9 @@ use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 
 use crate::encoding::{percent_decode_text, uri_encode};
 use crate::platform::{Clock, HttpClient};
-use crate::s3::object::parse_http_date;
 use crate::s3::sign::{sign, BackendCredentials};
 use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::time::{parse_http_date, parse_rfc3339};
 use crate::upstream::S3Backend;
 use crate::web::StreamBody;
 
@@ -191,9 +191,7 @@ pub fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
                 let key = decode(child(node, "Key").ok_or_else(bad)?)?;
                 let size = child(node, "Size").and_then(|s| s.parse().ok()).ok_or_else(bad)?;
                 let etag = child(node, "ETag").unwrap_or_default();
-                let last_modified_secs = child(node, "LastModified")
-                    .and_then(|t| crate::time::parse_iso8601(&t))
-                    .unwrap_or(0);
+                let last_modified_secs = child(node, "LastModified").and_then(|t| parse_rfc3339(&t)).unwrap_or(0);
                 page.objects.push(StoredObject {
                     key,
                     size,
@@ -408,7 +406,7 @@ mod tests {
         assert_eq!(page.objects[0].size, 2);
         assert_eq!(
             page.objects[0].last_modified_secs,
-            crate::time::parse_iso8601("2026-11-23T10:00:00Z").unwrap()
+            crate::time::parse_rfc3339("2026-11-23T10:00:00Z").unwrap()
         );
         assert_eq!(page.common_prefixes, ["p/dir one/"]);
         assert!(page.truncated);

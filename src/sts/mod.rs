@@ -181,7 +181,7 @@ impl<'c> Sts<'c> {
             access_key_id: &access_key_id,
             secret_access_key: &claims.secret,
             session_token: &session_token,
-            expiration: crate::time::iso8601(expires),
+            expiration: crate::time::rfc3339(expires),
             request_id,
         }))
     }

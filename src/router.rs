@@ -403,17 +403,36 @@ mod tests {
         assert_eq!(info["features"]["s3"]["state"], "disabled");
     }
 
+    /// The `ETag` of the JWKS `config` publishes.
+    fn jwks_etag(config: &Config) -> String {
+        call(config, request(Method::GET, JWKS_PATH, &[])).headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
     #[test]
     fn jwks_answers_304_to_a_matching_etag() {
         let config = Config::from_settings(&provider_settings());
-        let etag = call(&config, request(Method::GET, JWKS_PATH, &[])).headers()["etag"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let etag = jwks_etag(&config);
         let res = call(&config, request(Method::GET, JWKS_PATH, &[("if-none-match", &etag)]));
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
         assert!(res.body().is_empty());
         assert_eq!(res.headers()["etag"], etag.as_str());
+    }
+
+    #[test]
+    fn jwks_compares_if_none_match_weakly_and_ignores_a_malformed_one() {
+        let config = Config::from_settings(&provider_settings());
+        let etag = jwks_etag(&config);
+        let status = |value: &str| call(&config, request(Method::GET, JWKS_PATH, &[("if-none-match", value)])).status();
+        for hit in [format!("W/{etag}"), format!("\"other\", {etag}"), "*".to_owned()] {
+            assert_eq!(status(&hit), StatusCode::NOT_MODIFIED, "{hit}");
+        }
+        let bare = etag.trim_matches('"').to_owned();
+        for miss in [bare, format!("{etag}, *"), "\"other\"".to_owned()] {
+            assert_eq!(status(&miss), StatusCode::OK, "{miss}");
+        }
     }
 
     #[test]

@@ -182,14 +182,83 @@ pub fn add_cors(res: &mut Response<Body>) {
     );
 }
 
-/// Does `If-None-Match` match `etag`? Weak comparison, as RFC 9110 §13.1.2 requires.
-pub fn if_none_match_hits(request_headers: &HeaderMap, etag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    let ours = bare(etag);
-    request_headers.get_all(header::IF_NONE_MATCH).iter().any(|v| {
-        v.to_str()
-            .map(|list| list.split(',').any(|t| t.trim() == "*" || bare(t) == ours))
-            .unwrap_or(false)
+/// Does `If-Match` match `etag`? `None` when the request has no `If-Match`. Strong
+/// comparison (RFC 9110 §13.1.1); see [`etag_list_matches`].
+pub(crate) fn if_match(request_headers: &HeaderMap, etag: &str) -> Option<bool> {
+    joined(request_headers, &header::IF_MATCH).map(|value| etag_list_matches(&value, etag, Comparison::Strong))
+}
+
+/// Does `If-None-Match` match `etag`? `None` when the request has no `If-None-Match`. Weak
+/// comparison (RFC 9110 §13.1.2); see [`etag_list_matches`].
+pub(crate) fn if_none_match(request_headers: &HeaderMap, etag: &str) -> Option<bool> {
+    joined(request_headers, &header::IF_NONE_MATCH).map(|value| etag_list_matches(&value, etag, Comparison::Weak))
+}
+
+/// How two entity-tags are compared (RFC 9110 §8.8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comparison {
+    /// Both strong and their opaque-tags equal.
+    Strong,
+    /// Their opaque-tags equal, either or both weak.
+    Weak,
+}
+
+/// All field lines of a list-valued header joined with `,` (RFC 9110 §5.3); a line that is not
+/// text spoils the list (it then matches nothing).
+fn joined(headers: &HeaderMap, name: &header::HeaderName) -> Option<String> {
+    let mut values = headers.get_all(name).iter().peekable();
+    values.peek()?;
+    let parts: Vec<&str> = values.map(|v| v.to_str().unwrap_or("\u{0}")).collect();
+    Some(parts.join(","))
+}
+
+/// Is `s` an entity-tag (RFC 9110 §8.8.3), such as an `ETag` value must be?
+pub(crate) fn is_entity_tag(s: &str) -> bool {
+    parse_etag(s).is_some()
+}
+
+/// One parsed entity-tag: (weak, opaque-tag including its quotes).
+fn parse_etag(s: &str) -> Option<(bool, &str)> {
+    let (weak, rest) = match s.strip_prefix("W/") {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    // entity-tag = [ weak ] opaque-tag; opaque-tag = DQUOTE *etagc DQUOTE
+    let inner = rest.strip_prefix('"')?.strip_suffix('"')?;
+    let etagc_ok = inner
+        .bytes()
+        .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80);
+    etagc_ok.then_some((weak, rest))
+}
+
+/// `*` or a list of entity-tags (`If-Match` / `If-None-Match`, RFC 9110 §13.1.1-2), compared
+/// with `etag`. `*` matches any current representation. A value that is not one of the two
+/// forms (an unquoted tag, `*` inside a list) matches nothing: `If-Match` then fails closed
+/// and `If-None-Match` sends the full response.
+fn etag_list_matches(value: &str, etag: &str, comparison: Comparison) -> bool {
+    let Some((ours_weak, ours)) = parse_etag(etag.trim()) else {
+        return false;
+    };
+    if value.trim() == "*" {
+        return true;
+    }
+    let mut tags = Vec::new();
+    for item in value
+        .split(',')
+        .map(|s| s.trim_matches([' ', '\t']))
+        .filter(|s| !s.is_empty())
+    {
+        match parse_etag(item) {
+            Some(tag) => tags.push(tag),
+            None => return false,
+        }
+    }
+    tags.into_iter().any(|(weak, opaque)| {
+        opaque == ours
+            && match comparison {
+                Comparison::Weak => true,
+                Comparison::Strong => !weak && !ours_weak,
+            }
     })
 }
 
@@ -243,6 +312,10 @@ mod tests {
         h
     }
 
+    fn if_none_match_hits(h: &HeaderMap, etag: &str) -> bool {
+        if_none_match(h, etag) == Some(true)
+    }
+
     #[test]
     fn if_none_match_uses_weak_comparison_and_lists() {
         let etag = "\"abc\"";
@@ -255,6 +328,46 @@ mod tests {
         assert!(if_none_match_hits(&headers(&[("if-none-match", "*")]), etag));
         assert!(!if_none_match_hits(&headers(&[("if-none-match", "\"abcd\"")]), etag));
         assert!(!if_none_match_hits(&headers(&[]), etag));
+    }
+
+    #[test]
+    fn if_none_match_on_several_lines_is_one_list() {
+        let etag = "\"abc\"";
+        let h = headers(&[("if-none-match", "\"x\""), ("if-none-match", "W/\"abc\"")]);
+        assert_eq!(if_none_match(&h, etag), Some(true));
+        assert_eq!(
+            if_none_match(&headers(&[("if-none-match", "\"x\"")]), etag),
+            Some(false)
+        );
+        assert_eq!(if_none_match(&headers(&[]), etag), None);
+    }
+
+    #[test]
+    fn a_malformed_if_none_match_matches_nothing() {
+        let etag = "\"abc\"";
+        for value in ["abc", "\"abc", "\"x\", *", "W/abc", "\"a\"bc\"", "\"abc\" junk"] {
+            assert_eq!(
+                if_none_match(&headers(&[("if-none-match", value)]), etag),
+                Some(false),
+                "{value}"
+            );
+        }
+        let mut latin1 = HeaderMap::new();
+        latin1.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_bytes(b"\"abc\", \"\xe9\"").unwrap(),
+        );
+        assert_eq!(if_none_match(&latin1, etag), Some(false));
+    }
+
+    #[test]
+    fn if_match_uses_strong_comparison() {
+        let h = |v: &'static str| headers(&[("if-match", v)]);
+        assert_eq!(if_match(&h("\"abc\""), "\"abc\""), Some(true));
+        assert_eq!(if_match(&h("W/\"abc\""), "\"abc\""), Some(false));
+        assert_eq!(if_match(&h("\"abc\""), "W/\"abc\""), Some(false));
+        assert_eq!(if_match(&h("*"), "\"abc\""), Some(true));
+        assert_eq!(if_match(&headers(&[]), "\"abc\""), None);
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl<'c, S: Signer + 'static> Provider<'c, S> {
 
     /// `GET /.well-known/jwks.json`, with a strong `ETag` and `304` on a match.
     pub fn jwks(&self, request_headers: &HeaderMap) -> Response<Body> {
-        let mut res = if web::if_none_match_hits(request_headers, &self.jwks.etag) {
+        let mut res = if web::if_none_match(request_headers, &self.jwks.etag) == Some(true) {
             let mut r = Response::new(Body::Empty);
             *r.status_mut() = StatusCode::NOT_MODIFIED;
             r

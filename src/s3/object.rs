@@ -16,6 +16,7 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 
 use crate::s3::error::{S3Code, S3Error};
 use crate::time::{http_date, parse_http_date};
+use crate::web;
 
 /// What the storage backend says about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,8 +169,8 @@ pub fn evaluate_conditionals(headers: &HeaderMap, meta: &ObjectMeta) -> Conditio
     let last_modified = i64::try_from(meta.last_modified_secs).unwrap_or(i64::MAX);
 
     // Step 1: If-Match, strong comparison (§13.1.1).
-    if let Some(value) = joined(headers, &header::IF_MATCH) {
-        if !etag_list_matches(&value, &meta.etag, true) {
+    if let Some(matches) = web::if_match(headers, &meta.etag) {
+        if !matches {
             return Conditional::PreconditionFailed;
         }
     } else if let Some(date) = single(headers, &header::IF_UNMODIFIED_SINCE).and_then(parse_http_date) {
@@ -180,8 +181,8 @@ pub fn evaluate_conditionals(headers: &HeaderMap, meta: &ObjectMeta) -> Conditio
     }
 
     // Step 3: If-None-Match, weak comparison (§13.1.2); false → 304 for GET/HEAD.
-    if let Some(value) = joined(headers, &header::IF_NONE_MATCH) {
-        if etag_list_matches(&value, &meta.etag, false) {
+    if let Some(matches) = web::if_none_match(headers, &meta.etag) {
+        if matches {
             return Conditional::NotModified;
         }
     } else if let Some(date) = single(headers, &header::IF_MODIFIED_SINCE).and_then(parse_http_date) {
@@ -193,14 +194,6 @@ pub fn evaluate_conditionals(headers: &HeaderMap, meta: &ObjectMeta) -> Conditio
     Conditional::Proceed
 }
 
-/// All field lines of a list-valued header joined with `,` (RFC 9110 §5.3).
-fn joined(headers: &HeaderMap, name: &header::HeaderName) -> Option<String> {
-    let mut values = headers.get_all(name).iter().peekable();
-    values.peek()?;
-    let parts: Vec<&str> = values.map(|v| v.to_str().unwrap_or("\u{0}")).collect();
-    Some(parts.join(","))
-}
-
 /// A single-valued header as text; several lines or non-ASCII text make it unusable.
 fn single<'a>(headers: &'a HeaderMap, name: &header::HeaderName) -> Option<&'a str> {
     let mut values = headers.get_all(name).iter();
@@ -209,44 +202,6 @@ fn single<'a>(headers: &'a HeaderMap, name: &header::HeaderName) -> Option<&'a s
         return None;
     }
     first.to_str().ok()
-}
-
-/// One parsed entity-tag: (weak, opaque-tag including its quotes).
-fn parse_etag(s: &str) -> Option<(bool, &str)> {
-    let (weak, rest) = match s.strip_prefix("W/") {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    // entity-tag = [ weak ] opaque-tag; opaque-tag = DQUOTE *etagc DQUOTE
-    let inner = rest.strip_prefix('"')?.strip_suffix('"')?;
-    let etagc_ok = inner
-        .bytes()
-        .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80);
-    etagc_ok.then_some((weak, rest))
-}
-
-/// `*` or a list of entity-tags, compared with `meta_etag` (strong or weak comparison).
-/// A malformed list matches nothing.
-fn etag_list_matches(value: &str, meta_etag: &str, strong: bool) -> bool {
-    let Some((meta_weak, meta_opaque)) = parse_etag(meta_etag.trim()) else {
-        return false;
-    };
-    if value.trim() == "*" {
-        return true;
-    }
-    let mut tags = Vec::new();
-    for item in value
-        .split(',')
-        .map(|s| s.trim_matches([' ', '\t']))
-        .filter(|s| !s.is_empty())
-    {
-        match parse_etag(item) {
-            Some(tag) => tags.push(tag),
-            None => return false,
-        }
-    }
-    tags.into_iter()
-        .any(|(weak, opaque)| opaque == meta_opaque && (!strong || (!weak && !meta_weak)))
 }
 
 /// 206 with a range, else 200.
@@ -291,7 +246,7 @@ pub fn not_modified_headers(meta: &ObjectMeta) -> HeaderMap {
 
 fn validator_headers(meta: &ObjectMeta) -> HeaderMap {
     let mut h = HeaderMap::new();
-    if parse_etag(&meta.etag).is_some() {
+    if web::is_entity_tag(&meta.etag) {
         if let Ok(v) = HeaderValue::from_str(&meta.etag) {
             h.insert(header::ETAG, v);
         }
@@ -500,6 +455,20 @@ mod tests {
     #[test]
     fn if_none_match_uses_weak_comparison() {
         assert_eq!(eval(&[("if-none-match", "W/\"abc123\"")]), Conditional::NotModified);
+    }
+
+    #[test]
+    fn a_malformed_if_none_match_is_no_match_and_ignores_if_modified_since() {
+        for value in ["abc123", "\"other\", *", "W/abc123"] {
+            let pairs = [
+                ("if-none-match", value),
+                ("if-modified-since", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ];
+            assert_eq!(eval(&pairs), Conditional::Proceed, "{value}");
+        }
+        // Several lines are one list.
+        let pairs = [("if-none-match", "\"other\""), ("if-none-match", ETAG)];
+        assert_eq!(eval(&pairs), Conditional::NotModified);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crate::identity::{Audience, Issuer, UrlError};
 use crate::oidc::keys::{KeyError, Kid, ProviderKey};
 use crate::secret::{DerivedKeys, SecretString};
-use crate::sts::seal::SessionKeys;
+use crate::session::seal::SessionKeys;
 use crate::sts::verify::{TrustPolicy, TrustedIssuer};
 use crate::sts::StsConfig;
 use crate::upstream::catalogue::{Catalogue, CatalogueError};

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Method, Request};
 use crate::encoding;
 use crate::policy::{Action, Request as PolicyRequest, SessionPolicy};
 use crate::s3::{object, route, sigv4};
-use crate::sts::seal::SessionKeys;
+use crate::session::seal::SessionKeys;
 
 /// A target: arbitrary bytes in, a panic only when a property fails.
 pub type Target = fn(&[u8]);

@@ -14,6 +14,7 @@
 //! | [`identity`] | checked issuer, audience and subject strings |
 //! | [`secret`] | redacting containers for secrets |
 //! | [`platform`] | clock and randomness, passed in |
+//! | [`session`] | sealed session tokens, temporary credentials, request ids: issued by the STS, opened by S3 |
 //! | [`policy`] | session policies: parsed at `/.sts`, sealed compactly, enforced on the S3 path |
 //! | [`web`] | shared HTTP plumbing |
 //! | [`edge`] | what the platform does to requests and responses in transit, undone or prevented |
@@ -37,6 +38,7 @@ pub mod router;
 pub mod s3;
 pub mod secret;
 pub mod service;
+pub mod session;
 pub mod sts;
 /// The `/.test/*` routes: only in builds with the `insecure-test-routes` feature.
 #[cfg(any(test, feature = "insecure-test-routes"))]

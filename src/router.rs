@@ -229,7 +229,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
             let err = crate::sts::error::StsError::MethodNotAllowed {
                 method: method.to_string(),
             };
-            let mut res = crate::sts::response::error(&err, &crate::sts::credentials::request_id(io.random));
+            let mut res = crate::sts::response::error(&err, &crate::session::request_id(io.random));
             res.headers_mut().insert(http::header::ALLOW, web::allow_value(methods));
             res
         } else if !methods.contains(method) {

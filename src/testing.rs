@@ -104,7 +104,7 @@ pub async fn mint<S: Signer + 'static>(
 /// suite sees the S3 read path refuse credentials past their expiry without waiting 15 min.
 pub fn credentials(
     req: &Request<Vec<u8>>,
-    keys: Option<&crate::sts::seal::SessionKeys>,
+    keys: Option<&crate::session::seal::SessionKeys>,
     default_issuer: Option<&crate::identity::Issuer>,
     clock: &dyn Clock,
     random: &dyn Random,
@@ -133,13 +133,13 @@ pub fn credentials(
         Some(_) => return bad_request("ttl must be 1 to 3600"),
     };
     let expires = clock.now_secs() + ttl;
-    let claims = crate::sts::seal::SessionClaims {
+    let claims = crate::session::seal::SessionClaims {
         sub: subject.as_str().to_owned(),
         iss: issuer.as_str().to_owned(),
         aud: "test-credentials".to_owned(),
         role: "_default".to_owned(),
-        akid: crate::sts::credentials::access_key_id(random),
-        secret: crate::sts::credentials::secret_access_key(random),
+        akid: crate::session::credentials::access_key_id(random),
+        secret: crate::session::credentials::secret_access_key(random),
         exp: expires,
         scope: None,
     };

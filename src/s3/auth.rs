@@ -13,7 +13,7 @@ use crate::policy::{self, Action, Decision};
 use crate::s3::error::{S3Code, S3Error};
 use crate::s3::route::S3Request;
 use crate::s3::sigv4::{self, SigV4Error};
-use crate::sts::seal::{OpenError, SessionClaims, SessionKeys};
+use crate::session::seal::{OpenError, SessionClaims, SessionKeys};
 
 /// The caller of an S3 request.
 #[derive(Debug)]

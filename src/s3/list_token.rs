@@ -137,7 +137,7 @@ pub fn bad_token() -> S3Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sts::seal::SessionClaims;
+    use crate::session::seal::SessionClaims;
     use proptest::prelude::*;
 
     fn session(iss: &str, sub: &str) -> Principal {

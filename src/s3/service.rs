@@ -18,8 +18,7 @@ use crate::s3::route::{self, ListParams, ObjectTarget, S3Request, MAX_KEYS};
 use crate::s3::sign::BackendCredentials;
 use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::secret::MacKey;
-use crate::sts::credentials::request_id;
-use crate::sts::seal::SessionKeys;
+use crate::session::seal::SessionKeys;
 use crate::upstream::catalogue::Catalogue;
 use crate::upstream::client::{UpstreamClient, ANONYMOUS_SUBJECT};
 use crate::upstream::{AccessError, BackendSpec, ProductAccess, ProductSummary, Visibility};
@@ -181,7 +180,7 @@ impl<'c> S3Service<'c> {
         io: &Io<'_, H, R>,
         signer: Option<&JwtSigner<S>>,
     ) -> Dispatch {
-        let request_id = request_id(io.random);
+        let request_id = crate::session::request_id(io.random);
         let resource = req.uri().path().to_owned();
         let routed = route::parse(req.method(), req.uri().path(), req.uri().query());
         let result = match routed {

@@ -5,26 +5,23 @@
 //! | [`request`] | parameters and their validation |
 //! | [`verify`] | the ID token: signature, issuer, audience, times |
 //! | [`idp_keys`] | the IdPs' keys: discovery, JWKS, cache |
-//! | [`seal`] | the self-contained session token (AES-256-GCM) |
-//! | [`credentials`] | access key ids, secrets, request ids |
 //! | [`response`] | AWS's XML, success and error |
 //! | [`error`] | errors and their one mapping to AWS codes |
 
-pub mod credentials;
 pub mod error;
 pub mod idp_keys;
 pub mod request;
 pub mod response;
-pub mod seal;
 pub mod verify;
 
 use http::{Request, Response};
 
 use crate::identity::Caller;
 use crate::platform::{HttpClient, Io};
+use crate::session::credentials;
+use crate::session::seal::{SessionClaims, SessionKeys};
 use crate::sts::error::StsError;
 use crate::sts::idp_keys::KeyCache;
-use crate::sts::seal::{SessionClaims, SessionKeys};
 use crate::sts::verify::TrustPolicy;
 use crate::web::Body;
 
@@ -92,7 +89,7 @@ impl<'c> Sts<'c> {
     /// Answers one request to `/.sts` and logs one line about it.
     pub async fn handle<H: HttpClient, R>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Response<Body> {
         let started = io.clock.now_millis();
-        let request_id = credentials::request_id(io.random);
+        let request_id = crate::session::request_id(io.random);
         let mut outcome = Outcome::default();
         let result = self.exchange(req, io, &request_id, &mut outcome).await;
         let (code, reason) = match &result {

@@ -1,4 +1,4 @@
-//! Temporary credentials in AWS's shapes.
+//! Temporary credentials in AWS's shapes: access key ids, secret access keys, role ids.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -31,16 +31,6 @@ pub fn role_id(role: &str) -> String {
     format!("AROA{tail}")
 }
 
-/// A request id in UUID v4 form.
-pub fn request_id(random: &dyn Random) -> String {
-    let mut b = [0u8; 16];
-    random.fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
-}
-
 /// Uniform characters from [`ALPHABET`] by rejection sampling (no modulo bias).
 fn alphanumerics(random: &dyn Random, n: usize) -> String {
     let mut out = String::with_capacity(n);
@@ -69,8 +59,5 @@ mod tests {
         assert!(id[4..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
         assert_eq!(secret_access_key(&SystemRandom).len(), 40);
         assert_eq!(role_id("_default").len(), 20);
-        let rid = request_id(&SystemRandom);
-        assert_eq!(rid.len(), 36);
-        assert_eq!(&rid[14..15], "4");
     }
 }

@@ -10,9 +10,9 @@ use http::Request;
 
 use crate::identity::{Caller, Issuer, Subject};
 use crate::policy::{self, Action, Decision};
-use crate::s3::error::{S3Code, S3Error};
+use crate::s3::error::{Resource, S3Error};
 use crate::s3::route::S3Request;
-use crate::s3::sigv4::{self, SigV4Error};
+use crate::s3::sigv4;
 use crate::session::seal::{OpenError, SessionClaims, SessionKeys};
 
 /// The caller of an S3 request.
@@ -55,10 +55,13 @@ impl Principal {
                 (Action::ListBucket, account, None, Some(&params.common.prefix))
             }
             S3Request::Service | S3Request::Reserved | S3Request::Preflight => {
-                return Err(S3Error::new(S3Code::AccessDenied, "Access Denied"))
+                return Err(S3Error::Access {
+                    source: crate::upstream::AccessError::Denied,
+                    resource: Resource::Bucket,
+                })
             }
         };
-        self.allows(action, account, key.map(String::as_str), prefix.map(String::as_str))
+        Ok(self.allows(action, account, key.map(String::as_str), prefix.map(String::as_str))?)
     }
 
     /// Whether the session policy (if any) allows `action` on `arn:aws:s3:::{account}[/{key}]`
@@ -70,7 +73,7 @@ impl Principal {
         account: &str,
         key: Option<&str>,
         list_prefix: Option<&str>,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), PolicyDenied> {
         let Principal::Session(SessionClaims { scope: Some(scope), .. }) = self else {
             return Ok(());
         };
@@ -78,25 +81,65 @@ impl Principal {
             Some(key) => format!("{account}/{key}"),
             None => account.to_owned(),
         };
-        let because = match scope.decide(&policy::Request {
+        let decision = scope.decide(&policy::Request {
             action,
             resource: &resource,
             prefix: list_prefix,
-        }) {
-            Decision::Allow => return Ok(()),
-            Decision::ImplicitDeny => format!("no session policy allows the {} action", action.name()),
-            Decision::ExplicitDeny => "of an explicit deny in a session policy".to_owned(),
-        };
-        // S3's wording for a policy denial.
-        Err(S3Error::new(
-            S3Code::AccessDenied,
-            format!(
-                "not authorized to perform: {} on resource: \"arn:aws:s3:::{}\" because {because}",
-                action.name(),
-                crate::encoding::printable(&resource)
-            ),
-        ))
+        });
+        match decision {
+            Decision::Allow => Ok(()),
+            Decision::ImplicitDeny | Decision::ExplicitDeny => Err(PolicyDenied {
+                action,
+                resource: crate::encoding::printable(&resource),
+                explicit: decision == Decision::ExplicitDeny,
+            }),
+        }
     }
+}
+
+/// A request the session policy does not allow (`AccessDenied`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the session policy denies {} on {resource}{}", action.name(), if *explicit { " explicitly" } else { "" })]
+pub struct PolicyDenied {
+    action: Action,
+    /// `{account}[/{key}]`, made printable.
+    resource: String,
+    /// A `Deny` statement matched (else no `Allow` did).
+    explicit: bool,
+}
+
+impl PolicyDenied {
+    /// AWS's wording for a policy denial: the caller's own action and resource, and why.
+    pub fn message(&self) -> String {
+        let because = if self.explicit {
+            "of an explicit deny in a session policy".to_owned()
+        } else {
+            format!("no session policy allows the {} action", self.action.name())
+        };
+        format!(
+            "not authorized to perform: {} on resource: \"arn:aws:s3:::{}\" because {because}",
+            self.action.name(),
+            self.resource
+        )
+    }
+}
+
+/// Why a signed request's session token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// `InvalidAccessKeyId`: a signature without a session token (long-term keys are not
+    /// accepted).
+    #[error("a signed request without a session token")]
+    NoSessionToken,
+    /// `InvalidToken`: this deployment seals no session tokens (`SESSION_TOKEN_KEY` unset).
+    #[error("this deployment holds no session token key")]
+    NoSessionKeys,
+    /// `ExpiredToken` when expired, else `InvalidToken`.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// `InvalidToken`: the token names no usable issuer and subject.
+    #[error("the session token names no usable issuer and subject")]
+    NoCaller,
 }
 
 /// The (issuer, subject) a session was issued to. The token is authenticated, so this only
@@ -108,39 +151,21 @@ fn session_caller(c: &SessionClaims) -> Option<Caller> {
     ))
 }
 
-fn sig_error(e: SigV4Error) -> S3Error {
-    S3Error::new(e.code(), e.to_string())
-}
-
 /// Authenticates `req` at `now` (seconds). `keys` is `None` when this deployment seals no
 /// session tokens, so no signed request can be valid.
 pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64) -> Result<Principal, S3Error> {
     let (method, path, query, headers) = (req.method(), req.uri().path(), req.uri().query(), req.headers());
-    let Some(signed) = sigv4::parse_auth(method, path, query, headers).map_err(sig_error)? else {
+    let Some(signed) = sigv4::parse_auth(method, path, query, headers)? else {
         return Ok(Principal::Anonymous);
     };
-    let Some(token) = signed.security_token() else {
-        return Err(S3Error::new(
-            S3Code::InvalidAccessKeyId,
-            "only temporary credentials from /.sts are accepted, and they need their session token",
-        ));
-    };
-    let keys = keys.ok_or_else(|| S3Error::new(S3Code::InvalidToken, "this deployment issues no session tokens"))?;
-    let (claims, _) = keys.open(token, now).map_err(|e| match e {
-        OpenError::Expired => S3Error::new(S3Code::ExpiredToken, "The provided token has expired."),
-        other => S3Error::new(
-            S3Code::InvalidToken,
-            format!("The provided token is malformed or otherwise invalid: {other}"),
-        ),
-    })?;
+    let token = signed.security_token().ok_or(SessionError::NoSessionToken)?;
+    let keys = keys.ok_or(SessionError::NoSessionKeys)?;
+    let (claims, _) = keys.open(token, now).map_err(SessionError::from)?;
     if session_caller(&claims).is_none() {
-        return Err(S3Error::new(
-            S3Code::InvalidToken,
-            "The provided token is malformed or otherwise invalid: no usable issuer and subject",
-        ));
+        return Err(SessionError::NoCaller.into());
     }
-    signed.check_access_key_id(&claims.akid).map_err(sig_error)?;
-    sigv4::verify(&signed, method, path, query, headers, &claims.secret, now).map_err(sig_error)?;
+    signed.check_access_key_id(&claims.akid)?;
+    sigv4::verify(&signed, method, path, query, headers, &claims.secret, now)?;
     Ok(Principal::Session(claims))
 }
 
@@ -148,6 +173,7 @@ pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64
 pub(crate) mod tests {
     use super::*;
     use crate::platform::CountingRandom;
+    use crate::s3::error::S3Code;
     use crate::s3::sigv4::{signature, signing_key, string_to_sign};
 
     pub(crate) const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -243,7 +269,7 @@ pub(crate) mod tests {
     #[test]
     fn expired_tampered_and_mismatched_credentials_get_s3_codes() {
         let (claims, token) = session(NOW + 600);
-        let code = |req: &Request<Vec<u8>>, now| authenticate(req, Some(&keys()), now).unwrap_err().code;
+        let code = |req: &Request<Vec<u8>>, now| authenticate(req, Some(&keys()), now).unwrap_err().code();
         let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
         assert_eq!(code(&req, NOW + 600), S3Code::ExpiredToken);
         let mut bad = token.clone().into_bytes();
@@ -270,10 +296,10 @@ pub(crate) mod tests {
         let mut req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
         req.headers_mut().remove("x-amz-security-token");
         assert_eq!(
-            authenticate(&req, Some(&keys()), NOW).unwrap_err().code,
+            authenticate(&req, Some(&keys()), NOW).unwrap_err().code(),
             S3Code::InvalidAccessKeyId
         );
         let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
-        assert_eq!(authenticate(&req, None, NOW).unwrap_err().code, S3Code::InvalidToken);
+        assert_eq!(authenticate(&req, None, NOW).unwrap_err().code(), S3Code::InvalidToken);
     }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::s3::auth::Principal;
-use crate::s3::error::{S3Code, S3Error};
+use crate::s3::error::ListingError;
 use crate::secret::{DerivedKeys, MacKey};
 
 /// The derived-key label of listing tokens.
@@ -115,28 +115,29 @@ pub fn encode(key: &MacKey, binding: &Binding<'_>, position: &Position) -> Strin
 }
 
 /// The position in `token`, if this worker issued it for the listing `binding` names.
-pub fn decode(key: &MacKey, binding: &Binding<'_>, token: &str) -> Result<Position, S3Error> {
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad_token())?;
-    let (version, rest) = raw.split_first().ok_or_else(bad_token)?;
+pub fn decode(key: &MacKey, binding: &Binding<'_>, token: &str) -> Result<Position, ListingError> {
+    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| ListingError::BadToken)?;
+    let (version, rest) = raw.split_first().ok_or(ListingError::BadToken)?;
     if *version != VERSION || rest.len() < TAG_LEN {
-        return Err(bad_token());
+        return Err(ListingError::BadToken);
     }
     let (tag, json) = rest.split_at(TAG_LEN);
     // Authenticate before parsing: nothing unauthenticated reaches the JSON parser.
     if !key.verify(&signed_data(binding, json), tag) {
-        return Err(bad_token());
+        return Err(ListingError::BadToken);
     }
-    serde_json::from_slice(json).map_err(|_| bad_token())
-}
-
-/// A continuation token this proxy did not issue for this listing and caller.
-pub fn bad_token() -> S3Error {
-    S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
+    serde_json::from_slice(json).map_err(|_| ListingError::BadToken)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::error::{S3Code, S3Error};
+
+    /// The S3 code a refused token is answered with.
+    fn refusal(decoded: Result<Position, ListingError>) -> S3Code {
+        S3Error::from(decoded.expect_err("a refusal")).code()
+    }
     use crate::session::seal::SessionClaims;
     use proptest::prelude::*;
 
@@ -192,7 +193,7 @@ mod tests {
     fn a_token_of_another_product_account_or_listing_is_invalid_argument() {
         let caller = caller_tag(&session(ALICE, "alice"));
         let token = encode(&keys(), &binding(&caller, "public-data/"), &cursor());
-        let code = |b: &Binding<'_>| decode(&keys(), b, &token).unwrap_err().code;
+        let code = |b: &Binding<'_>| refusal(decode(&keys(), b, &token));
         assert_eq!(code(&binding(&caller, "restricted-data/")), S3Code::InvalidArgument);
         assert_eq!(code(&binding(&caller, "public-data/sub/")), S3Code::InvalidArgument);
         let other_account = Binding {
@@ -220,7 +221,7 @@ mod tests {
             let tag = caller_tag(&other);
             assert_ne!(tag, alice);
             assert_eq!(
-                decode(&keys(), &binding(&tag, "p/"), &token).unwrap_err().code,
+                refusal(decode(&keys(), &binding(&tag, "p/"), &token)),
                 S3Code::InvalidArgument
             );
         }
@@ -237,19 +238,10 @@ mod tests {
         let last = raw.len() - 1;
         raw[last] ^= 1;
         let tampered = URL_SAFE_NO_PAD.encode(&raw);
-        assert_eq!(
-            decode(&keys(), &b, &tampered).unwrap_err().code,
-            S3Code::InvalidArgument
-        );
+        assert_eq!(refusal(decode(&keys(), &b, &tampered)), S3Code::InvalidArgument);
         let elsewhere = key(Some(&DerivedKeys::from_secret(b"another deployment")));
-        assert_eq!(
-            decode(&elsewhere, &b, &token).unwrap_err().code,
-            S3Code::InvalidArgument
-        );
-        assert_eq!(
-            decode(&key(None), &b, &token).unwrap_err().code,
-            S3Code::InvalidArgument
-        );
+        assert_eq!(refusal(decode(&elsewhere, &b, &token)), S3Code::InvalidArgument);
+        assert_eq!(refusal(decode(&key(None), &b, &token)), S3Code::InvalidArgument);
     }
 
     #[test]
@@ -267,7 +259,7 @@ mod tests {
             "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=",
             "AQ",
         ] {
-            assert_eq!(decode(&keys(), &b, t).unwrap_err().code, S3Code::InvalidArgument, "{t}");
+            assert_eq!(refusal(decode(&keys(), &b, t)), S3Code::InvalidArgument, "{t}");
         }
     }
 

@@ -14,9 +14,25 @@
 
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 
-use crate::s3::error::{S3Code, S3Error};
 use crate::time::{http_date, parse_http_date};
 use crate::web;
+
+/// Why an object read is answered with an error. `crate::s3::error` maps each to S3's code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectError {
+    /// `NoSuchKey`.
+    #[error("no such key")]
+    NoSuchKey,
+    /// `PreconditionFailed` (412).
+    #[error("a precondition failed")]
+    PreconditionFailed,
+    /// `InvalidRange` (416), with `Content-Range: bytes */size`.
+    #[error("the range is not satisfiable for an object of {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
+    /// `NotImplemented`: a range of an object stored with a `Content-Encoding`.
+    #[error("a range of an object stored with a Content-Encoding")]
+    EncodedRange,
+}
 
 /// What the storage backend says about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +74,8 @@ impl ByteRange {
 /// Parses a `Range` header against the object's size.
 ///
 /// `Ok(None)`: serve the whole object (no usable range). `Ok(Some)`: serve 206.
-/// `Err(InvalidRange)`: 416; send [`unsatisfied_content_range`] with it.
-pub fn parse_range(header: &str, size: u64) -> Result<Option<ByteRange>, S3Error> {
+/// `Err(RangeNotSatisfiable)`: 416; send [`unsatisfied_content_range`] with it.
+pub fn parse_range(header: &str, size: u64) -> Result<Option<ByteRange>, ObjectError> {
     // RFC 9110 §14.1: ranges-specifier = range-unit "=" range-set; units are case-insensitive.
     let Some((unit, set)) = header.trim().split_once('=') else {
         return Ok(None);
@@ -80,7 +96,7 @@ pub fn parse_range(header: &str, size: u64) -> Result<Option<ByteRange>, S3Error
     let Some((first, last)) = spec.split_once('-') else {
         return Ok(None);
     };
-    let unsatisfiable = || S3Error::new(S3Code::InvalidRange, "The requested range is not satisfiable");
+    let unsatisfiable = || ObjectError::RangeNotSatisfiable { size };
 
     if first.is_empty() {
         // suffix-range = "-" suffix-length
@@ -148,19 +164,6 @@ pub enum Conditional {
     NotModified,
     /// 412 Precondition Failed.
     PreconditionFailed,
-}
-
-impl Conditional {
-    /// The S3 error for a 412, `None` otherwise.
-    pub fn error(self) -> Option<S3Error> {
-        match self {
-            Conditional::PreconditionFailed => Some(S3Error::new(
-                S3Code::PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold",
-            )),
-            _ => None,
-        }
-    }
 }
 
 /// Evaluates `If-Match`, `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since` for a
@@ -260,6 +263,7 @@ fn validator_headers(meta: &ObjectMeta) -> HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::error::{S3Code, S3Error};
     use proptest::prelude::*;
 
     const ETAG: &str = "\"abc123\"";
@@ -332,19 +336,26 @@ mod tests {
     fn first_position_past_the_end_is_unsatisfiable() {
         for h in ["bytes=1000-", "bytes=1000-2000", "bytes=99999999999999999999999-"] {
             let e = parse_range(h, 1000).unwrap_err();
-            assert_eq!(e.code, S3Code::InvalidRange, "{h}");
+            assert_eq!(e, ObjectError::RangeNotSatisfiable { size: 1000 }, "{h}");
+            assert_eq!(S3Error::from(e).code(), S3Code::InvalidRange, "{h}");
         }
         assert_eq!(unsatisfied_content_range(1000), "bytes */1000");
     }
 
     #[test]
     fn zero_suffix_is_unsatisfiable() {
-        assert_eq!(parse_range("bytes=-0", 1000).unwrap_err().code, S3Code::InvalidRange);
+        assert_eq!(
+            parse_range("bytes=-0", 1000),
+            Err(ObjectError::RangeNotSatisfiable { size: 1000 })
+        );
     }
 
     #[test]
     fn empty_object_ranges() {
-        assert_eq!(parse_range("bytes=0-", 0).unwrap_err().code, S3Code::InvalidRange);
+        assert_eq!(
+            parse_range("bytes=0-", 0),
+            Err(ObjectError::RangeNotSatisfiable { size: 0 })
+        );
         assert_eq!(parse_range("bytes=-5", 0), Ok(None));
     }
 
@@ -403,8 +414,8 @@ mod tests {
     fn if_match_with_another_etag_fails_the_precondition() {
         assert_eq!(eval(&[("if-match", "\"other\"")]), Conditional::PreconditionFailed);
         assert_eq!(
-            Conditional::PreconditionFailed.error().map(|e| e.code),
-            Some(S3Code::PreconditionFailed)
+            S3Error::from(ObjectError::PreconditionFailed).code(),
+            S3Code::PreconditionFailed
         );
     }
 
@@ -576,7 +587,7 @@ mod tests {
             match parse_range(&header, size) {
                 Ok(Some(r)) => prop_assert!(r.start <= r.end && r.end < size && r.len() <= size),
                 Ok(None) => {}
-                Err(e) => prop_assert_eq!(e.code, S3Code::InvalidRange),
+                Err(e) => prop_assert_eq!(e, ObjectError::RangeNotSatisfiable { size }),
             }
         }
 

@@ -41,7 +41,6 @@
 use http::Method;
 
 use crate::encoding::percent_decode_text;
-use crate::s3::error::{S3Code, S3Error};
 
 /// The methods a data path serves, for the `Allow` header of a 405.
 pub const ALLOWED_METHODS: &[Method] = crate::web::READ_METHODS;
@@ -162,15 +161,53 @@ pub struct ListV1Params {
     pub marker: Option<String>,
 }
 
-fn invalid_argument(message: &str) -> S3Error {
-    S3Error::new(S3Code::InvalidArgument, message)
+/// Why a request names no operation this proxy serves. `crate::s3::error` maps each to S3's
+/// code and message; the detail here is for the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// `InvalidRequest`.
+    #[error("the path does not start with /")]
+    PathNotAbsolute,
+    /// `MethodNotAllowed`, with `Allow:` [`ALLOWED_METHODS`].
+    #[error("{method} is not served on data paths")]
+    MethodNotAllowed { method: String },
+    /// `InvalidArgument`.
+    #[error("the path is not percent-encoded UTF-8")]
+    PathEncoding,
+    /// `NoSuchBucket`.
+    #[error("{name:?} is not a valid bucket name")]
+    InvalidBucketName { name: String },
+    /// `NotImplemented`.
+    #[error("the {name} subresource is not implemented")]
+    UnservedSubresource { name: &'static str },
+    /// `InvalidArgument`.
+    #[error("the key is longer than {MAX_KEY_BYTES} bytes")]
+    KeyTooLong,
+    /// `NoSuchKey`: the product part of the key is empty, `.` or `..`.
+    #[error("the key's product is empty, . or ..")]
+    InvalidProduct,
+    /// `InvalidArgument`.
+    #[error("the query string is not percent-encoded UTF-8")]
+    QueryEncoding,
+    /// `InvalidArgument`.
+    #[error("the query parameter {name} is repeated")]
+    RepeatedParameter { name: &'static str },
+    /// `InvalidArgument`.
+    #[error("max-keys is not a whole number")]
+    MaxKeys,
+    /// `InvalidArgument`.
+    #[error("encoding-type is not url")]
+    EncodingType,
+    /// `InvalidArgument`.
+    #[error("list-type is not 2")]
+    ListType,
 }
 
 /// Routes a request. `path` is the raw path as sent (still percent-encoded); `query` is the
 /// raw query without `?`.
-pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Request, S3Error> {
+pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Request, RouteError> {
     let Some(after_slash) = path.strip_prefix('/') else {
-        return Err(S3Error::new(S3Code::InvalidRequest, "the path must start with /"));
+        return Err(RouteError::PathNotAbsolute);
     };
     if after_slash.is_empty() {
         return Ok(S3Request::Service);
@@ -185,47 +222,41 @@ pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Reque
     }
     let is_head = *method == Method::HEAD;
     if !is_head && *method != Method::GET {
-        return Err(S3Error::new(
-            S3Code::MethodNotAllowed,
-            "The specified method is not allowed against this resource.",
-        ));
+        return Err(RouteError::MethodNotAllowed {
+            method: crate::encoding::printable(method.as_str()),
+        });
     }
 
     let (raw_account, raw_key) = match after_slash.split_once('/') {
         Some((account, key)) => (account, key),
         None => (after_slash, ""),
     };
-    let account =
-        percent_decode_text(raw_account).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
+    let account = percent_decode_text(raw_account).ok_or(RouteError::PathEncoding)?;
     if !is_valid_bucket_name(&account) {
-        return Err(S3Error::new(
-            S3Code::NoSuchBucket,
-            "The specified bucket does not exist",
-        ));
+        return Err(RouteError::InvalidBucketName {
+            name: crate::encoding::printable(&account),
+        });
     }
 
     let query = Query::parse(query.unwrap_or(""))?;
     if let Some(name) = query.unserved_subresource() {
-        return Err(S3Error::new(
-            S3Code::NotImplemented,
-            format!("the {name} subresource is not implemented"),
-        ));
+        return Err(RouteError::UnservedSubresource { name });
     }
 
     if raw_key.is_empty() {
         return bucket_operation(account, is_head, &query);
     }
 
-    let key = percent_decode_text(raw_key).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
+    let key = percent_decode_text(raw_key).ok_or(RouteError::PathEncoding)?;
     if key.len() > MAX_KEY_BYTES {
-        return Err(invalid_argument("Your key is too long"));
+        return Err(RouteError::KeyTooLong);
     }
     let (product, rest) = match key.split_once('/') {
         Some((product, rest)) => (product.to_owned(), Some(rest.to_owned())),
         None => (key.clone(), None),
     };
     if product.is_empty() || product == "." || product == ".." {
-        return Err(S3Error::new(S3Code::NoSuchKey, "The specified key does not exist."));
+        return Err(RouteError::InvalidProduct);
     }
     let target = ObjectTarget {
         account,
@@ -240,7 +271,7 @@ pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Reque
     })
 }
 
-fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3Request, S3Error> {
+fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3Request, RouteError> {
     if is_head {
         return Ok(S3Request::HeadBucket { account });
     }
@@ -262,7 +293,7 @@ fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3R
                 start_after: query.non_empty("start-after"),
             },
         }),
-        Some(_) => Err(invalid_argument("Invalid List Type specified")),
+        Some(_) => Err(RouteError::ListType),
         None => Ok(S3Request::ListObjectsV1 {
             account,
             params: ListV1Params {
@@ -274,14 +305,12 @@ fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3R
 }
 
 /// `max-keys`: ASCII digits; above 1000 is clamped to 1000 (S3 does the same).
-fn parse_max_keys(value: Option<&str>) -> Result<u16, S3Error> {
+fn parse_max_keys(value: Option<&str>) -> Result<u16, RouteError> {
     let Some(value) = value else {
         return Ok(MAX_KEYS);
     };
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid_argument(
-            "Provided max-keys not an integer or within integer range",
-        ));
+        return Err(RouteError::MaxKeys);
     }
     let digits = value.trim_start_matches('0');
     if digits.len() > 4 {
@@ -292,11 +321,11 @@ fn parse_max_keys(value: Option<&str>) -> Result<u16, S3Error> {
 }
 
 /// `encoding-type`: only `url` exists in S3.
-fn parse_encoding_type(value: Option<&str>) -> Result<bool, S3Error> {
+fn parse_encoding_type(value: Option<&str>) -> Result<bool, RouteError> {
     match value {
         None => Ok(false),
         Some("url") => Ok(true),
-        Some(_) => Err(invalid_argument("Invalid Encoding Method specified in Request")),
+        Some(_) => Err(RouteError::EncodingType),
     }
 }
 
@@ -330,15 +359,15 @@ const SINGLE_VALUED: &[&str] = &[
 ];
 
 impl Query {
-    fn parse(raw: &str) -> Result<Self, S3Error> {
-        let bad = || invalid_argument("invalid query string");
+    fn parse(raw: &str) -> Result<Self, RouteError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for piece in raw.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-            let name = percent_decode_text(name).ok_or_else(bad)?;
-            let value = percent_decode_text(value).ok_or_else(bad)?;
-            if SINGLE_VALUED.contains(&name.as_str()) && pairs.iter().any(|(n, _)| *n == name) {
-                return Err(invalid_argument("a query parameter is repeated"));
+            let name = percent_decode_text(name).ok_or(RouteError::QueryEncoding)?;
+            let value = percent_decode_text(value).ok_or(RouteError::QueryEncoding)?;
+            let single = SINGLE_VALUED.iter().find(|n| **n == name);
+            if let Some(name) = single.filter(|n| pairs.iter().any(|(seen, _)| seen == **n)) {
+                return Err(RouteError::RepeatedParameter { name });
             }
             pairs.push((name, value));
         }
@@ -353,42 +382,43 @@ impl Query {
         self.get(name).filter(|v| !v.is_empty()).map(str::to_owned)
     }
 
-    fn unserved_subresource(&self) -> Option<&str> {
+    fn unserved_subresource(&self) -> Option<&'static str> {
         self.pairs
             .iter()
-            .map(|(n, _)| n.as_str())
-            .find(|n| UNSERVED_SUBRESOURCES.contains(n))
+            .find_map(|(n, _)| UNSERVED_SUBRESOURCES.iter().find(|u| **u == n.as_str()).copied())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::error::{S3Code, S3Error};
     use proptest::prelude::*;
 
-    fn get(path: &str, query: Option<&str>) -> Result<S3Request, S3Error> {
+    fn get(path: &str, query: Option<&str>) -> Result<S3Request, RouteError> {
         parse(&Method::GET, path, query)
     }
 
-    fn code(r: Result<S3Request, S3Error>) -> S3Code {
-        r.expect_err("expected an error").code
+    /// The S3 code a refused request is answered with.
+    fn code(r: Result<S3Request, RouteError>) -> S3Code {
+        S3Error::from(r.expect_err("expected an error")).code()
     }
 
-    fn target(r: Result<S3Request, S3Error>) -> ObjectTarget {
+    fn target(r: Result<S3Request, RouteError>) -> ObjectTarget {
         match r {
             Ok(S3Request::GetObject(t) | S3Request::HeadObject(t)) => t,
             other => panic!("not an object request: {other:?}"),
         }
     }
 
-    fn v2(r: Result<S3Request, S3Error>) -> ListV2Params {
+    fn v2(r: Result<S3Request, RouteError>) -> ListV2Params {
         match r {
             Ok(S3Request::ListObjectsV2 { params, .. }) => params,
             other => panic!("not ListObjectsV2: {other:?}"),
         }
     }
 
-    fn v1(r: Result<S3Request, S3Error>) -> ListV1Params {
+    fn v1(r: Result<S3Request, RouteError>) -> ListV1Params {
         match r {
             Ok(S3Request::ListObjectsV1 { params, .. }) => params,
             other => panic!("not ListObjectsV1: {other:?}"),

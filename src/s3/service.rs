@@ -9,10 +9,10 @@ use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
 use crate::policy::Action;
 use crate::s3::auth::{self, Principal};
-use crate::s3::error::{S3Code, S3Error};
+use crate::s3::error::{ListingError, Resource, S3Error};
 use crate::s3::list::{self, ListEntry};
 use crate::s3::list_token::{self, Binding, CallerTag, Position};
-use crate::s3::object::{self, Conditional, ObjectMeta};
+use crate::s3::object::{self, Conditional, ObjectError, ObjectMeta};
 use crate::s3::remote::RemoteStore;
 use crate::s3::route::{self, ListParams, ObjectTarget, S3Request, MAX_KEYS};
 use crate::s3::sign::BackendCredentials;
@@ -43,34 +43,6 @@ pub enum Dispatch {
     NotS3,
     /// Answered.
     Answered(Response<Body>),
-}
-
-fn store_error(e: StoreError) -> S3Error {
-    let (code, message, retry_after) = match e {
-        StoreError::Unaddressable => {
-            return S3Error::new(
-                S3Code::InvalidArgument,
-                "keys with a '.' or '..' segment cannot be read from this product's backend",
-            )
-        }
-        StoreError::BadParameters { .. } => {
-            return S3Error::new(
-                S3Code::InvalidArgument,
-                "the product's storage backend refused this request's parameters",
-            )
-        }
-        StoreError::Throttled => (S3Code::SlowDown, "Please reduce your request rate.".to_owned(), 1),
-        // The name of a missing secret is for the log (see `product_store`), not the caller.
-        StoreError::Credentials { .. } => (
-            S3Code::ServiceUnavailable,
-            "the product's storage backend is not configured correctly; please retry later".to_owned(),
-            30,
-        ),
-        e => (S3Code::ServiceUnavailable, format!("{e}; please retry"), 5),
-    };
-    let mut err = S3Error::new(code, message);
-    err.retry_after = Some(retry_after);
-    err
 }
 
 /// The object store a product lives in, for one request.
@@ -124,7 +96,7 @@ fn product_store<'a, H: HttpClient, R>(
                 io.log.log(&serde_json::json!({
                     "level": "error", "msg": "backend credentials missing or malformed", "secret": name,
                 }));
-                return Err(store_error(StoreError::Credentials { name: name.clone() }));
+                return Err(StoreError::Credentials { name: name.clone() }.into());
             }
             parsed
         }
@@ -137,30 +109,13 @@ fn product_store<'a, H: HttpClient, R>(
     }))
 }
 
-fn access_error(e: AccessError, object: bool) -> S3Error {
-    match e {
-        AccessError::NoSuchAccount | AccessError::NoCatalogue => {
-            S3Error::new(S3Code::NoSuchBucket, "The specified bucket does not exist")
-        }
-        AccessError::NoSuchProduct if object => S3Error::new(S3Code::NoSuchKey, "The specified key does not exist."),
-        AccessError::NoSuchProduct => S3Error::new(S3Code::NoSuchBucket, "The specified bucket does not exist"),
-        AccessError::Denied => denied(),
-        AccessError::Unavailable { reason } => {
-            let mut err = S3Error::new(S3Code::ServiceUnavailable, format!("{reason}; please retry"));
-            err.retry_after = Some(5);
-            err
-        }
+/// `AccessDenied`: the caller's rights do not cover the request.
+fn denied(resource: Resource) -> S3Error {
+    S3Error::Access {
+        source: AccessError::Denied,
+        resource,
     }
 }
-
-fn denied() -> S3Error {
-    S3Error::new(S3Code::AccessDenied, "Access Denied")
-}
-
-/// What an anonymous caller is told when refused: the same for every key of a product (and
-/// for products it may not see), so it says nothing about whether the object exists.
-const ANONYMOUS_DENIED: &str =
-    "Access Denied: anonymous requests read public data only; this needs a request signed with credentials from /.sts";
 
 fn meta_of(o: &StoredObject) -> ObjectMeta {
     ObjectMeta {
@@ -187,21 +142,17 @@ impl<'c> S3Service<'c> {
             Ok(S3Request::Service) | Ok(S3Request::Reserved) => return Dispatch::NotS3,
             Ok(S3Request::Preflight) => Ok(web::preflight(req.headers(), route::ALLOWED_METHODS)),
             Ok(op) => self.answer(op, req, io, signer).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         let mut res = match result {
             Ok(res) => res,
             Err(e) => {
-                let mut res = e.to_response(&resource, &request_id);
-                if e.code == S3Code::MethodNotAllowed {
-                    res.headers_mut()
-                        .insert(header::ALLOW, web::allow_value(route::ALLOWED_METHODS));
-                }
+                // The detail is for the log; the answer carries S3's fixed text for the case.
                 io.log.log(&serde_json::json!({
-                    "level": "info", "msg": "s3 error", "code": e.code.wire().0, "reason": e.message,
+                    "level": "info", "msg": "s3 error", "code": e.code().as_str(), "reason": e.to_string(),
                     "request_id": request_id,
                 }));
-                res
+                e.to_response(&resource, &request_id)
             }
         };
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -220,10 +171,7 @@ impl<'c> S3Service<'c> {
         let principal = auth::authenticate(req, self.session_keys, io.clock.now_secs())?;
         let answered = self.answer_as(&principal, op, req, io, signer).await;
         match (answered, &principal) {
-            (Err(mut e), Principal::Anonymous) if e.code == S3Code::AccessDenied => {
-                e.message = ANONYMOUS_DENIED.to_owned();
-                Err(e)
-            }
+            (Err(e), Principal::Anonymous) => Err(S3Error::Anonymous(Box::new(e))),
             (answered, _) => answered,
         }
     }
@@ -252,11 +200,11 @@ impl<'c> S3Service<'c> {
             S3Request::GetObject(t) => self.object(&t, req, catalogue, io, false).await,
             S3Request::HeadObject(t) => self.object(&t, req, catalogue, io, true).await,
             S3Request::HeadBucket { account } => {
-                catalogue.products(&account).await.map_err(|e| access_error(e, false))?;
+                catalogue.products(&account).await?;
                 Ok(Response::new(Body::Empty))
             }
             S3Request::GetBucketLocation { account } => {
-                catalogue.products(&account).await.map_err(|e| access_error(e, false))?;
+                catalogue.products(&account).await?;
                 Ok(xml(list::location_xml(None)))
             }
             S3Request::ListObjectsV2 { account, params } => {
@@ -303,7 +251,7 @@ impl<'c> S3Service<'c> {
                 );
                 Ok(listing(body, page.restricted))
             }
-            S3Request::Service | S3Request::Reserved | S3Request::Preflight => Err(denied()),
+            S3Request::Service | S3Request::Reserved | S3Request::Preflight => Err(denied(Resource::Bucket)),
         }
     }
 
@@ -315,11 +263,13 @@ impl<'c> S3Service<'c> {
         io: &Io<'_, H, R>,
         head: bool,
     ) -> Result<Response<Body>, S3Error> {
-        let access = self.product_access(&t.account, &t.product, true, catalogue, io).await?;
+        let access = self
+            .product_access(&t.account, &t.product, Resource::Object, catalogue, io)
+            .await?;
         if !access.permissions.read {
-            return Err(denied());
+            return Err(denied(Resource::Object));
         }
-        let no_such_key = || S3Error::new(S3Code::NoSuchKey, "The specified key does not exist.");
+        let no_such_key = || ObjectError::NoSuchKey;
         let rest = t.rest.as_deref().filter(|r| !r.is_empty()).ok_or_else(no_such_key)?;
         let key = format!("{}{rest}", access.backend.prefix(&t.account, &t.product));
         let store = &product_store(&access.backend, io)?;
@@ -331,15 +281,11 @@ impl<'c> S3Service<'c> {
         let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
         // Metadata first when it decides the answer (HEAD, conditionals, ranges).
         let mut res = if head || conditional || range_header.is_some() {
-            let stored = store.head(&key).await.map_err(store_error)?.ok_or_else(no_such_key)?;
+            let stored = store.head(&key).await?.ok_or_else(no_such_key)?;
             if range_header.is_some() && !head && stored.content_encoding.is_some() {
                 // workerd's fetch decodes a Content-Encoding, and in its pass-through mode a
                 // partial (206) encoded body never arrives: refuse rather than hang.
-                return Err(S3Error::new(
-                    S3Code::NotImplemented,
-                    "ranged reads of an object stored with a Content-Encoding are not supported by this proxy; \
-                     read the whole object",
-                ));
+                return Err(ObjectError::EncodedRange.into());
             }
             let meta = meta_of(&stored);
             match object::evaluate_conditionals(headers, &meta) {
@@ -350,18 +296,10 @@ impl<'c> S3Service<'c> {
                     *r.headers_mut() = object::not_modified_headers(&meta);
                     return Ok(with_cache_control(r, access.visibility));
                 }
-                Conditional::PreconditionFailed => {
-                    return Err(S3Error::new(
-                        S3Code::PreconditionFailed,
-                        "At least one of the pre-conditions you specified did not hold",
-                    ))
-                }
+                Conditional::PreconditionFailed => return Err(ObjectError::PreconditionFailed.into()),
             }
             let range = match range_header {
-                Some(h) => object::parse_range(h, meta.size).map_err(|mut e| {
-                    e.object_size = Some(meta.size);
-                    e
-                })?,
+                Some(h) => object::parse_range(h, meta.size)?,
                 None => None,
             };
             let mut r = Response::new(Body::Empty);
@@ -369,20 +307,12 @@ impl<'c> S3Service<'c> {
             *r.status_mut() = object::status(range.as_ref());
             if !head {
                 let want = range.as_ref().map(|r| (r.start, r.len()));
-                let (_, body) = store
-                    .get(&key, want)
-                    .await
-                    .map_err(store_error)?
-                    .ok_or_else(no_such_key)?;
+                let (_, body) = store.get(&key, want).await?.ok_or_else(no_such_key)?;
                 *r.body_mut() = Body::Stream(body);
             }
             r
         } else {
-            let (stored, body) = store
-                .get(&key, None)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(no_such_key)?;
+            let (stored, body) = store.get(&key, None).await?.ok_or_else(no_such_key)?;
             let mut r = Response::new(Body::Stream(body));
             *r.headers_mut() = object::response_headers(&meta_of(&stored), None);
             r
@@ -398,14 +328,11 @@ impl<'c> S3Service<'c> {
         &self,
         account: &str,
         product: &str,
-        object: bool,
+        resource: Resource,
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<ProductAccess, S3Error> {
-        let access = catalogue
-            .product(account, product)
-            .await
-            .map_err(|e| access_error(e, object))?;
+        let access = catalogue.product(account, product, resource).await?;
         if self.upstream.is_some() {
             if let Err(e) = access.backend.check_upstream(account, product) {
                 io.log.log(&serde_json::json!({
@@ -413,7 +340,10 @@ impl<'c> S3Service<'c> {
                     "account": account, "product": product,
                 }));
                 let reason = "the upstream API answered with an unusable backend".to_owned();
-                return Err(access_error(AccessError::Unavailable { reason }, object));
+                return Err(S3Error::Access {
+                    source: AccessError::Unavailable { reason },
+                    resource,
+                });
             }
         }
         Ok(access)
@@ -437,7 +367,7 @@ impl<'c> S3Service<'c> {
             .transpose()?;
         let account = binding.account;
         let Some((product, rest_prefix)) = params.prefix.split_once('/') else {
-            let mut products = catalogue.products(account).await.map_err(|e| access_error(e, false))?;
+            let mut products = catalogue.products(account).await?;
             // Past the request's own s3:prefix check, a product shows (and is paged) only if
             // the session policy would let its own listing, `{product}/`, through too.
             let principal = catalogue.principal;
@@ -453,21 +383,21 @@ impl<'c> S3Service<'c> {
                     self.list_account(account, params, &products, start_after, position, v1, catalogue, io)
                         .await
                 }
-                Some(_) => Err(S3Error::new(
-                    S3Code::InvalidArgument,
-                    "at the account level the only delimiter is /; or name a product in the prefix",
-                )),
+                Some(_) => Err(ListingError::AccountDelimiter.into()),
             };
         };
         // As for objects (see `route`): no empty or dot-segment product ever reaches the
         // upstream URL or a cache key.
         if product.is_empty() || product == "." || product == ".." {
-            return Err(access_error(AccessError::NoSuchProduct, false));
+            return Err(S3Error::Access {
+                source: AccessError::NoSuchProduct,
+                resource: Resource::Bucket,
+            });
         }
         let cursor = match position {
             None => None,
             Some(Position::Cursor { c }) => Some(c),
-            Some(_) => return Err(list_token::bad_token()),
+            Some(_) => return Err(ListingError::BadToken.into()),
         };
         // A start before the product's keys lists them all; one past them, none.
         let product_start = product_key(product);
@@ -508,9 +438,11 @@ impl<'c> S3Service<'c> {
         catalogue: &Lookup<'_, H, R, S>,
         io: &Io<'_, H, R>,
     ) -> Result<(Page, Option<String>), S3Error> {
-        let access = self.product_access(account, product, false, catalogue, io).await?;
+        let access = self
+            .product_access(account, product, Resource::Bucket, catalogue, io)
+            .await?;
         if !access.permissions.list {
-            return Err(denied());
+            return Err(denied(Resource::Bucket));
         }
         let backend_prefix = access.backend.prefix(account, product);
         let store = product_store(&access.backend, io)?;
@@ -532,7 +464,7 @@ impl<'c> S3Service<'c> {
         let listed = if params.max_keys == 0 {
             Default::default()
         } else {
-            store.list(&query).await.map_err(store_error)?
+            store.list(&query).await?
         };
         // Never a key outside the product's prefix, whatever the backend returns.
         let to_s3 = |k: &str| {
@@ -605,7 +537,7 @@ impl<'c> S3Service<'c> {
                 let c = c.filter(|_| i.is_some_and(|i| names[i] == p));
                 (i, c, None)
             }
-            Some(_) => return Err(list_token::bad_token()),
+            Some(_) => return Err(ListingError::BadToken.into()),
             None => match start_after {
                 None => (Some(0), None, None),
                 Some(s) => {
@@ -675,12 +607,7 @@ impl<'c> S3Service<'c> {
                         ..Page::default()
                     });
                 }
-                let mut err = S3Error::new(
-                    S3Code::SlowDown,
-                    "too many empty products to page through with ListObjects; use ListObjectsV2",
-                );
-                err.retry_after = Some(1);
-                return Err(err);
+                return Err(ListingError::TooManyEmptyProducts.into());
             }
         }
         Ok(Page::default())
@@ -718,7 +645,7 @@ fn account_prefixes(
     let after = match position {
         None => start_after.map(str::to_owned),
         Some(Position::AfterPrefix { a }) => Some(a),
-        Some(_) => return Err(list_token::bad_token()),
+        Some(_) => return Err(ListingError::BadToken.into()),
     };
     if params.max_keys == 0 {
         return Ok(Page::default());
@@ -773,12 +700,10 @@ struct Lookup<'a, H, R, S> {
 
 impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
     /// A 503 naming the refused setting, when authorisation is misconfigured.
-    fn misconfigured(&self) -> Result<(), AccessError> {
+    fn misconfigured(&self) -> Result<(), S3Error> {
         match self.service.misconfigured {
             None => Ok(()),
-            Some(setting) => Err(AccessError::Unavailable {
-                reason: format!("{setting} is misconfigured; the worker's log says why"),
-            }),
+            Some(setting) => Err(S3Error::Misconfigured { setting }),
         }
     }
 
@@ -803,25 +728,32 @@ impl<H: HttpClient, R, S: Signer + 'static> Lookup<'_, H, R, S> {
             .map_err(|_| unavailable("could not sign the upstream token"))
     }
 
-    async fn product(&self, account: &str, product: &str) -> Result<ProductAccess, AccessError> {
+    /// What the caller may do with a product; `resource` is what the request reads.
+    async fn product(&self, account: &str, product: &str, resource: Resource) -> Result<ProductAccess, S3Error> {
         self.misconfigured()?;
-        match (&self.service.upstream, self.service.catalogue) {
+        let answer = match (&self.service.upstream, self.service.catalogue) {
             (Some(up), _) => {
                 up.product(self.caller, account, product, || self.bearer(up), self.io)
                     .await
             }
             (None, Some(c)) => c.product(account, product, self.caller),
             (None, None) => Err(AccessError::NoCatalogue),
-        }
+        };
+        answer.map_err(|source| S3Error::Access { source, resource })
     }
 
-    async fn products(&self, account: &str) -> Result<Vec<ProductSummary>, AccessError> {
+    /// The products of an account the caller may know of.
+    async fn products(&self, account: &str) -> Result<Vec<ProductSummary>, S3Error> {
         self.misconfigured()?;
-        match (&self.service.upstream, self.service.catalogue) {
+        let answer = match (&self.service.upstream, self.service.catalogue) {
             (Some(up), _) => up.products(self.caller, account, || self.bearer(up), self.io).await,
             (None, Some(c)) => c.products(account, self.caller),
             (None, None) => Err(AccessError::NoCatalogue),
-        }
+        };
+        answer.map_err(|source| S3Error::Access {
+            source,
+            resource: Resource::Bucket,
+        })
     }
 }
 
@@ -995,6 +927,11 @@ mod tests {
         }
 
         fn get(&self, store: &MemoryStore, uri: &str) -> Response<Body> {
+            self.send(store, Request::get(uri).body(Vec::new()).unwrap())
+        }
+
+        /// The service's answer to `req`, with the harness's catalogue and log.
+        fn send(&self, store: &MemoryStore, req: Request<Vec<u8>>) -> Response<Body> {
             let service = S3Service {
                 catalogue: Some(&self.catalogue),
                 misconfigured: None,
@@ -1004,14 +941,13 @@ mod tests {
             };
             let (clock, random) = (FixedClock::at_secs(1_800_000_000), CountingRandom::default());
             let io = Io::new(&clock, &random, &NoHttp, &self.log).with_store(store);
-            let req = Request::get(uri).body(Vec::new()).unwrap();
             match service
                 .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
                 .now_or_never()
                 .unwrap()
             {
                 Dispatch::Answered(res) => res,
-                Dispatch::NotS3 => panic!("{uri} is S3"),
+                Dispatch::NotS3 => panic!("{} is S3", req.uri()),
             }
         }
     }
@@ -1225,11 +1161,39 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_logs_its_detail_and_answers_with_s3s_fixed_text() {
+        let h = Harness::new();
+        let store = MemoryStore::with(&["demo/a/k"]);
+        let auth = "AWS4-HMAC-SHA256 Credential=AKID/20270115/us-east-1/s3/aws4_request, \
+                    Credential=AKID/20270115/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+        let req = Request::get("/demo/a/k")
+            .header("authorization", auth)
+            .header("x-amz-date", "20270115T080000Z")
+            .body(Vec::new())
+            .unwrap();
+        let res = h.send(&store, req);
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(code_of(&res), "InvalidArgument");
+        let body = String::from_utf8_lossy(res.body().as_bytes()).into_owned();
+        assert!(!body.contains("repeats a component"), "{body}");
+        assert!(
+            body.contains("<Message>The authorization header is malformed"),
+            "{body}"
+        );
+        let logged = h.log.0.borrow();
+        let line = logged.iter().find(|l| l["msg"] == "s3 error").expect("logged");
+        assert_eq!(line["code"], "InvalidArgument");
+        assert_eq!(line["reason"], "authorization header repeats a component");
+        assert_eq!(line["request_id"], res.headers()["x-amz-request-id"].to_str().unwrap());
+    }
+
+    #[test]
     fn a_backend_refusing_the_listings_parameters_is_the_callers_error() {
-        let err = store_error(StoreError::BadParameters {
+        let err = S3Error::from(StoreError::BadParameters {
             code: "InvalidArgument",
-        });
-        assert_eq!(err.code, S3Code::InvalidArgument);
+        })
+        .wire();
+        assert_eq!(err.code, crate::s3::error::S3Code::InvalidArgument);
         assert_eq!(err.retry_after, None);
     }
 }
@@ -1241,6 +1205,7 @@ mod policy_tests {
     use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
     use crate::policy::SessionPolicy;
     use crate::s3::auth::tests::{keys, session_with, signed_get, NOW};
+    use crate::s3::error::ANONYMOUS_DENIED;
     use crate::upstream::catalogue::tests::DEMO as CATALOGUE;
     use futures_util::FutureExt;
 

@@ -1,15 +1,10 @@
 //! Why a request's SigV4 authentication was refused.
 
-use crate::s3::error::S3Code;
-
 /// Why a request's SigV4 authentication was refused.
 ///
 /// Messages are for the log: none holds the secret, the signature or the security token.
-/// [`SigV4Error::s3_code`] is the one mapping to S3's error codes; each variant's doc names
-/// its code and S3's message for it. Where S3 itself answers with a code this proxy does not use
-/// (`AuthorizationHeaderMalformed` for a bad header or scope), the nearest listed code
-/// stands in: `InvalidArgument` for the header, `AuthorizationQueryParametersError` for a
-/// presigned URL.
+/// Each variant's doc names the S3 code it is answered with and S3's message for it; the
+/// mapping itself is `crate::s3::error`'s, with every other S3 error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SigV4Error {
     /// Header: `InvalidRequest` ("The authorization mechanism you have provided is not
@@ -71,43 +66,4 @@ pub enum SigV4Error {
     /// `SignatureDoesNotMatch`.
     #[error("signature does not match")]
     SignatureMismatch,
-}
-
-impl SigV4Error {
-    /// S3's error code for this error: the only place it is chosen.
-    pub fn code(&self) -> S3Code {
-        let by_location = |presigned: bool| {
-            if presigned {
-                S3Code::AuthorizationQueryParametersError
-            } else {
-                S3Code::InvalidArgument
-            }
-        };
-        match self {
-            Self::UnsupportedAlgorithm { presigned: false } => S3Code::InvalidRequest,
-            Self::UnsupportedAlgorithm { presigned: true } => S3Code::AuthorizationQueryParametersError,
-            Self::ConflictingAuth => S3Code::InvalidArgument,
-            Self::Malformed { presigned, .. }
-            | Self::WrongService { presigned, .. }
-            | Self::InvalidRegion { presigned }
-            | Self::ScopeDateMismatch { presigned }
-            | Self::HostNotSigned { presigned } => by_location(*presigned),
-            Self::InvalidDate { presigned: false } => S3Code::AccessDenied,
-            Self::InvalidDate { presigned: true } => S3Code::AuthorizationQueryParametersError,
-            Self::ExpiresOutOfRange { .. } => S3Code::AuthorizationQueryParametersError,
-            Self::MissingContentSha256 => S3Code::InvalidRequest,
-            Self::InvalidContentSha256 | Self::InvalidPercentEncoding { .. } => S3Code::InvalidArgument,
-            Self::SignedHeaderMissing { .. } | Self::SignedHeaderNotUtf8 { .. } | Self::SignatureMismatch => {
-                S3Code::SignatureDoesNotMatch
-            }
-            Self::RequestTimeTooSkewed { .. } => S3Code::RequestTimeTooSkewed,
-            Self::Expired { .. } => S3Code::AccessDenied,
-            Self::AccessKeyMismatch => S3Code::InvalidAccessKeyId,
-        }
-    }
-
-    /// The code as S3 writes it.
-    pub fn s3_code(&self) -> &'static str {
-        self.code().wire().0
-    }
 }

@@ -15,6 +15,11 @@ type HmacSha256 = Hmac<Sha256>;
 /// The SHA-256 of an empty body.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+/// The S3 code a refusal is answered with (the mapping is `crate::s3::error`'s).
+pub fn s3_code(e: &SigV4Error) -> &'static str {
+    crate::s3::error::S3Error::from(e.clone()).code().as_str()
+}
+
 /// A header map of `pairs`, in order, repeated names appended.
 pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();

@@ -4,7 +4,7 @@
 
 use http::{HeaderMap, Method};
 
-use super::test_client::{headers, EMPTY_SHA256};
+use super::test_client::{headers, s3_code, EMPTY_SHA256};
 use super::verify::payload_hash;
 use super::*;
 
@@ -272,7 +272,7 @@ mod botocore {
         let at = |now| verify(&req, &Method::GET, path, Some(query), &sent, SECRET, now);
         assert_eq!(at(T + 3600), Ok(()));
         let expired = at(T + 3601).unwrap_err();
-        assert_eq!(expired.s3_code(), "AccessDenied");
+        assert_eq!(s3_code(&expired), "AccessDenied");
         assert!(matches!(expired, SigV4Error::Expired { .. }));
     }
 }

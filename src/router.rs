@@ -135,7 +135,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
                     UpstreamClient::new(c, shared_mac)
                 }),
             session_keys: config.session_keys.as_ref().ok().and_then(Option::as_ref),
-            list_key: crate::s3::list_token::key(config.derived_keys.as_ref()),
+            list_key: crate::s3::list::token::key(config.derived_keys.as_ref()),
         };
         Self {
             provider,

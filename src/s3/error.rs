@@ -470,10 +470,14 @@ mod tests {
         let res = S3Error::from(ObjectError::NoSuchKey).to_response("/acct/p/a&b", "r1");
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
         let body = body(&res);
-        assert!(body.contains("<Code>NoSuchKey</Code>"));
-        assert!(body.contains("<Message>The specified key does not exist.</Message>"));
-        assert!(body.contains("<Resource>/acct/p/a&amp;b</Resource>"));
-        assert!(body.contains("<RequestId>r1</RequestId>"));
+        for part in [
+            "<Code>NoSuchKey</Code>",
+            "<Message>The specified key does not exist.</Message>",
+            "<Resource>/acct/p/a&amp;b</Resource>",
+            "<RequestId>r1</RequestId>",
+        ] {
+            assert!(body.contains(part), "{part} in {body}");
+        }
     }
 
     #[test]
@@ -573,5 +577,15 @@ mod tests {
         let wire = S3Error::Misconfigured { setting: "CATALOGUE" }.wire();
         assert_eq!((wire.code, wire.retry_after), (S3Code::ServiceUnavailable, Some(5)));
         assert!(wire.message.contains("CATALOGUE"), "{}", wire.message);
+    }
+
+    #[test]
+    fn a_backend_refusing_the_listings_parameters_is_the_callers_error() {
+        let err = S3Error::from(StoreError::BadParameters {
+            code: "InvalidArgument",
+        })
+        .wire();
+        assert_eq!(err.code, S3Code::InvalidArgument);
+        assert_eq!(err.retry_after, None);
     }
 }

@@ -3,7 +3,6 @@
 pub mod auth;
 pub mod error;
 pub mod list;
-pub mod list_token;
 pub mod object;
 pub mod remote;
 pub mod route;

@@ -12,7 +12,7 @@
 //! every byte outside `A-Z a-z 0-9 - _ . ~ /` becomes `%XX`. `+` is always encoded, so
 //! botocore's `unquote_plus` gets the key back exactly.
 //!
-//! Continuation tokens are made and checked in [`crate::s3::list_token`].
+//! Continuation tokens are made and checked in [`crate::s3::list::token`].
 
 use crate::encoding::{listing_encode, xml_escape};
 use crate::s3::route::{ListParams, ListV1Params, ListV2Params};

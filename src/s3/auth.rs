@@ -54,7 +54,7 @@ impl Principal {
             S3Request::ListObjectsV1 { account, params } => {
                 (Action::ListBucket, account, None, Some(&params.common.prefix))
             }
-            S3Request::Service | S3Request::Reserved | S3Request::Preflight => {
+            S3Request::Preflight => {
                 return Err(S3Error::Access {
                     source: crate::upstream::AccessError::Denied,
                     resource: Resource::Bucket,

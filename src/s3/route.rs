@@ -2,10 +2,11 @@
 //!
 //! Addressing: the S3 bucket is the account and the object key is `{product}/{rest}`.
 //!
+//! The router sends every path here but `/` and the dot paths (`/.…`, never a bucket: bucket
+//! names cannot start with a dot); given one of those, routing finds no valid bucket.
+//!
 //! | request | operation |
 //! |---|---|
-//! | `GET /` | [`S3Request::Service`]: not S3, the router keeps its service JSON there |
-//! | any `/.…` | [`S3Request::Reserved`]: not S3 (bucket names cannot start with a dot) |
 //! | `GET /{account}?list-type=2&…` | [`S3Request::ListObjectsV2`] |
 //! | `GET /{account}?…` (no `list-type`) | [`S3Request::ListObjectsV1`] |
 //! | `GET /{account}?location` | [`S3Request::GetBucketLocation`] |
@@ -93,10 +94,6 @@ const UNSERVED_SUBRESOURCES: &[&str] = &[
 /// One routed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum S3Request {
-    /// `/`: not S3; the router answers with its service document.
-    Service,
-    /// A path starting with `/.`: not S3; the router answers in its own format.
-    Reserved,
     /// `OPTIONS` on a data path (CORS preflight).
     Preflight,
     GetObject(ObjectTarget),
@@ -209,12 +206,6 @@ pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Reque
     let Some(after_slash) = path.strip_prefix('/') else {
         return Err(RouteError::PathNotAbsolute);
     };
-    if after_slash.is_empty() {
-        return Ok(S3Request::Service);
-    }
-    if after_slash.starts_with('.') {
-        return Ok(S3Request::Reserved);
-    }
 
     // Allow-list of methods: only the read methods are served on data paths.
     if *method == Method::OPTIONS {
@@ -426,18 +417,11 @@ mod tests {
     }
 
     #[test]
-    fn root_is_the_service_document_not_s3() {
-        assert_eq!(get("/", None), Ok(S3Request::Service));
-        assert_eq!(parse(&Method::POST, "/", None), Ok(S3Request::Service));
-    }
-
-    #[test]
-    fn dot_paths_are_reserved_for_the_router() {
-        assert_eq!(get("/.sts", None), Ok(S3Request::Reserved));
-        assert_eq!(
-            parse(&Method::POST, "/.well-known/jwks.json", None),
-            Ok(S3Request::Reserved)
-        );
+    fn root_and_dot_paths_name_no_bucket() {
+        // The router never sends them; routing them anyway finds no valid bucket.
+        for path in ["/", "/.sts", "/.well-known/jwks.json"] {
+            assert_eq!(code(get(path, None)), S3Code::NoSuchBucket, "{path}");
+        }
     }
 
     #[test]

@@ -39,28 +39,20 @@ pub struct S3Service<'c> {
     pub list_key: MacKey,
 }
 
-/// What the router should do with a path.
-pub enum Dispatch {
-    /// Not an S3 request (`/` or a dot path): the router answers.
-    NotS3,
-    /// Answered.
-    Answered(Response<Body>),
-}
-
 impl<'c> S3Service<'c> {
-    /// Routes and answers `req` if it is an S3 request.
-    /// `signer` mints the per-caller JWTs for the upstream API (the provider's; `None` when off).
+    /// Routes and answers an S3 request (the router sends every path that is neither `/` nor
+    /// a dot path). `signer` mints the per-caller JWTs for the upstream API (the provider's;
+    /// `None` when off).
     pub async fn handle<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
         req: &Request<Vec<u8>>,
         io: &Io<'_, H, R>,
         signer: Option<&JwtSigner<S>>,
-    ) -> Dispatch {
+    ) -> Response<Body> {
         let request_id = crate::session::request_id(io.random);
         let resource = req.uri().path().to_owned();
         let routed = route::parse(req.method(), req.uri().path(), req.uri().query());
         let result = match routed {
-            Ok(S3Request::Service) | Ok(S3Request::Reserved) => return Dispatch::NotS3,
             Ok(S3Request::Preflight) => Ok(web::preflight(req.headers(), route::ALLOWED_METHODS)),
             Ok(op) => self.answer(op, req, io, signer).await,
             Err(e) => Err(e.into()),
@@ -79,7 +71,7 @@ impl<'c> S3Service<'c> {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             res.headers_mut().insert("x-amz-request-id", v);
         }
-        Dispatch::Answered(res)
+        res
     }
 
     /// Authenticates, then answers `op` as the caller.
@@ -145,7 +137,7 @@ impl<H: HttpClient, R: ObjectStore, S: Signer + 'static> Call<'_, H, R, S> {
             }
             S3Request::ListObjectsV2 { account, params } => self.list_v2(&account, &params).await,
             S3Request::ListObjectsV1 { account, params } => self.list_v1(&account, &params).await,
-            S3Request::Service | S3Request::Reserved | S3Request::Preflight => Err(denied(Resource::Bucket)),
+            S3Request::Preflight => Err(denied(Resource::Bucket)),
         }
     }
 
@@ -530,14 +522,10 @@ pub(crate) mod tests {
             };
             let (clock, random) = (FixedClock::at_secs(1_800_000_000), CountingRandom::default());
             let io = Io::new(&clock, &random, &NoHttp, &self.log).with_store(store);
-            match service
+            service
                 .handle(&req, &io, None::<&JwtSigner<RsaSigner>>)
                 .now_or_never()
                 .unwrap()
-            {
-                Dispatch::Answered(res) => res,
-                Dispatch::NotS3 => panic!("{} is S3", req.uri()),
-            }
         }
     }
 
@@ -862,13 +850,10 @@ mod policy_tests {
             MemoryLog::default(),
         );
         let io = Io::new(&clock, &random, &NoHttp, &log);
-        let Dispatch::Answered(res) = service
+        let res = service
             .handle(req, &io, None::<&JwtSigner<RsaSigner>>)
             .now_or_never()
-            .unwrap()
-        else {
-            panic!("not S3");
-        };
+            .unwrap();
         (
             res.status(),
             String::from_utf8_lossy(res.body().as_bytes()).into_owned(),

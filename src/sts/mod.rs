@@ -26,6 +26,14 @@ use crate::sts::verify::TrustPolicy;
 use crate::web::Body;
 
 pub const STS_PATH: &str = "/.sts";
+/// The methods `/.sts` serves (AWS's query API takes GET and POST); the first is what
+/// `Allow` lists first.
+pub const METHODS: &[http::Method] = &[
+    http::Method::GET,
+    http::Method::HEAD,
+    http::Method::OPTIONS,
+    http::Method::POST,
+];
 /// The account id shown in ARNs.
 pub const ACCOUNT_ID: &str = "000000000000";
 
@@ -86,8 +94,23 @@ impl<'c> Sts<'c> {
         matches!(self.state, StsState::Misconfigured(_))
     }
 
-    /// Answers one request to `/.sts` and logs one line about it.
+    /// Answers one request to `/.sts`: a CORS preflight, a 405 in AWS's XML for a method it
+    /// does not serve, else an exchange, which it logs in one line.
     pub async fn handle<H: HttpClient, R>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Response<Body> {
+        let method = req.method();
+        if method == http::Method::OPTIONS {
+            return crate::web::preflight(req.headers(), METHODS);
+        }
+        if !METHODS.contains(method) {
+            // STS clients parse AWS XML, errors included.
+            let err = StsError::MethodNotAllowed {
+                method: crate::encoding::printable(method.as_str()),
+            };
+            let mut res = response::error(&err, &crate::session::request_id(io.random));
+            res.headers_mut()
+                .insert(http::header::ALLOW, crate::web::allow_value(METHODS));
+            return res;
+        }
         let started = io.clock.now_millis();
         let request_id = crate::session::request_id(io.random);
         let mut outcome = Outcome::default();

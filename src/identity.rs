@@ -154,6 +154,29 @@ impl Caller {
     }
 }
 
+/// Serialised as its text; deserialised through `parse`, so a checked type read back (from a
+/// sealed session, say) is checked again.
+macro_rules! checked_serde {
+    ($type:ty, $parse:expr, $what:literal) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                $parse(&text).ok_or_else(|| serde::de::Error::custom(concat!("not ", $what)))
+            }
+        }
+    };
+}
+
+checked_serde!(Issuer, |s: &str| Issuer::parse_trusted(s).ok(), "an issuer URL");
+checked_serde!(Audience, Audience::parse, "an audience");
+checked_serde!(Subject, Subject::parse, "a subject");
+
 fn is_plain_text(value: &str, max: usize) -> bool {
     !value.is_empty() && value.len() <= max && !value.chars().any(char::is_control)
 }
@@ -216,6 +239,18 @@ mod tests {
             Subject::parse("xy").unwrap(),
         );
         assert_ne!(x.digest(), y.digest());
+    }
+
+    #[test]
+    fn checked_types_are_checked_again_when_read_back() {
+        let issuer: Issuer = serde_json::from_str("\"https://idp.example/t\"").unwrap();
+        assert_eq!(serde_json::to_string(&issuer).unwrap(), "\"https://idp.example/t\"");
+        assert!(serde_json::from_str::<Issuer>("\"http://idp.example\"").is_err());
+        assert!(serde_json::from_str::<Subject>("\"\"").is_err());
+        assert!(serde_json::from_str::<Audience>("\"a\\nb\"").is_err());
+        assert!(serde_json::from_str::<Subject>("42").is_err());
+        let alice: Subject = serde_json::from_str("\"alice\"").unwrap();
+        assert_eq!(alice.as_str(), "alice");
     }
 
     #[test]

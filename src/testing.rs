@@ -133,10 +133,13 @@ pub fn credentials(
         Some(_) => return bad_request("ttl must be 1 to 3600"),
     };
     let expires = clock.now_secs() + ttl;
+    let Some(audience) = Audience::parse("test-credentials") else {
+        return bad_request("no audience");
+    };
     let claims = crate::session::seal::SessionClaims {
-        sub: subject.as_str().to_owned(),
-        iss: issuer.as_str().to_owned(),
-        aud: "test-credentials".to_owned(),
+        sub: subject,
+        iss: issuer,
+        aud: audience,
         role: "_default".to_owned(),
         akid: crate::session::credentials::access_key_id(random),
         secret: crate::session::credentials::secret_access_key(random),
@@ -146,7 +149,7 @@ pub fn credentials(
     let body = serde_json::json!({
         "Version": 1,
         "AccessKeyId": claims.akid,
-        "SecretAccessKey": claims.secret,
+        "SecretAccessKey": claims.secret.expose_secret(),
         "SessionToken": keys.seal(&claims, random),
         "Expiration": crate::time::rfc3339(expires),
     });

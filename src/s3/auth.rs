@@ -8,7 +8,7 @@
 
 use http::Request;
 
-use crate::identity::{Caller, Issuer, Subject};
+use crate::identity::Caller;
 use crate::policy::{self, Action, Decision};
 use crate::s3::error::{Resource, S3Error};
 use crate::s3::route::S3Request;
@@ -28,7 +28,7 @@ impl Principal {
     pub fn subject(&self) -> Option<&str> {
         match self {
             Principal::Anonymous => None,
-            Principal::Session(c) => Some(&c.sub),
+            Principal::Session(c) => Some(c.sub.as_str()),
         }
     }
 
@@ -36,7 +36,7 @@ impl Principal {
     pub fn caller(&self) -> Option<Caller> {
         match self {
             Principal::Anonymous => None,
-            Principal::Session(c) => session_caller(c),
+            Principal::Session(c) => Some(c.caller()),
         }
     }
 
@@ -134,21 +134,10 @@ pub enum SessionError {
     /// `InvalidToken`: this deployment seals no session tokens (`SESSION_TOKEN_KEY` unset).
     #[error("this deployment holds no session token key")]
     NoSessionKeys,
-    /// `ExpiredToken` when expired, else `InvalidToken`.
+    /// `ExpiredToken` when expired, else `InvalidToken` (a token naming no usable issuer,
+    /// subject or audience does not open: they are checked types).
     #[error(transparent)]
     Open(#[from] OpenError),
-    /// `InvalidToken`: the token names no usable issuer and subject.
-    #[error("the session token names no usable issuer and subject")]
-    NoCaller,
-}
-
-/// The (issuer, subject) a session was issued to. The token is authenticated, so this only
-/// fails for a token this deployment did not seal the way `/.sts` does.
-fn session_caller(c: &SessionClaims) -> Option<Caller> {
-    Some(Caller::new(
-        Issuer::parse_trusted(&c.iss).ok()?,
-        Subject::parse(&c.sub)?,
-    ))
 }
 
 /// Authenticates `req` at `now` (seconds). `keys` is `None` when this deployment seals no
@@ -161,11 +150,9 @@ pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64
     let token = signed.security_token().ok_or(SessionError::NoSessionToken)?;
     let keys = keys.ok_or(SessionError::NoSessionKeys)?;
     let (claims, _) = keys.open(token, now).map_err(SessionError::from)?;
-    if session_caller(&claims).is_none() {
-        return Err(SessionError::NoCaller.into());
-    }
     signed.check_access_key_id(&claims.akid)?;
-    sigv4::verify(&signed, method, path, query, headers, &claims.secret, now)?;
+    let secret = claims.secret.expose_secret();
+    sigv4::verify(&signed, method, path, query, headers, secret, now)?;
     Ok(Principal::Session(claims))
 }
 
@@ -191,12 +178,12 @@ pub(crate) mod tests {
     /// Claims for alice, with a session policy, and their sealed token.
     pub(crate) fn session_with(exp: u64, scope: Option<crate::policy::SessionPolicy>) -> (SessionClaims, String) {
         let claims = SessionClaims {
-            sub: "alice".into(),
-            iss: "https://idp.example".into(),
-            aud: "client".into(),
+            sub: crate::identity::Subject::parse("alice").unwrap(),
+            iss: crate::identity::Issuer::parse_trusted("https://idp.example").unwrap(),
+            aud: crate::identity::Audience::parse("client").unwrap(),
             role: "_default".into(),
             akid: "ASIAEXAMPLEEXAMPLE00".into(),
-            secret: "secretsecretsecretsecretsecretsecret0000".into(),
+            secret: crate::secret::SecretString::new("secretsecretsecretsecretsecretsecret0000".into()),
             exp,
             scope,
         };
@@ -261,7 +248,7 @@ pub(crate) mod tests {
     #[test]
     fn a_correctly_signed_request_with_its_token_is_the_session_subject() {
         let (claims, token) = session(NOW + 600);
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         let who = authenticate(&req, Some(&keys()), NOW).unwrap();
         assert_eq!(who.subject(), Some("alice"));
     }
@@ -270,36 +257,41 @@ pub(crate) mod tests {
     fn expired_tampered_and_mismatched_credentials_get_s3_codes() {
         let (claims, token) = session(NOW + 600);
         let code = |req: &Request<Vec<u8>>, now| authenticate(req, Some(&keys()), now).unwrap_err().code();
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         assert_eq!(code(&req, NOW + 600), S3Code::ExpiredToken);
         let mut bad = token.clone().into_bytes();
         bad[10] = if bad[10] == b'A' { b'B' } else { b'A' };
         let req = signed_get(
             "/acct/p/k",
             &claims.akid,
-            &claims.secret,
+            claims.secret.expose_secret(),
             std::str::from_utf8(&bad).unwrap(),
         );
         assert_eq!(code(&req, NOW), S3Code::InvalidToken);
-        let req = signed_get("/acct/p/k", "ASIAOTHEROTHEROTHER0", &claims.secret, &token);
+        let req = signed_get(
+            "/acct/p/k",
+            "ASIAOTHEROTHEROTHER0",
+            claims.secret.expose_secret(),
+            &token,
+        );
         assert_eq!(code(&req, NOW), S3Code::InvalidAccessKeyId);
         let req = signed_get("/acct/p/k", &claims.akid, "wrong-secret", &token);
         assert_eq!(code(&req, NOW), S3Code::SignatureDoesNotMatch);
         assert_eq!(code(&req, NOW + 3600), S3Code::ExpiredToken);
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         assert_eq!(code(&req, NOW - 1000), S3Code::RequestTimeTooSkewed);
     }
 
     #[test]
     fn a_signature_without_a_session_token_is_refused() {
         let (claims, token) = session(NOW + 600);
-        let mut req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let mut req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         req.headers_mut().remove("x-amz-security-token");
         assert_eq!(
             authenticate(&req, Some(&keys()), NOW).unwrap_err().code(),
             S3Code::InvalidAccessKeyId
         );
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         assert_eq!(authenticate(&req, None, NOW).unwrap_err().code(), S3Code::InvalidToken);
     }
 }

@@ -390,9 +390,7 @@ fn session(e: &SessionError) -> Choice {
             "only temporary credentials from /.sts are accepted, and they need their session token",
         ),
         SessionError::Open(OpenError::Expired) => fixed(S3Code::ExpiredToken, "The provided token has expired."),
-        SessionError::NoSessionKeys | SessionError::Open(_) | SessionError::NoCaller => {
-            fixed(S3Code::InvalidToken, INVALID_TOKEN)
-        }
+        SessionError::NoSessionKeys | SessionError::Open(_) => fixed(S3Code::InvalidToken, INVALID_TOKEN),
     }
 }
 

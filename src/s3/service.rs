@@ -823,7 +823,7 @@ mod policy_tests {
             list_key: crate::s3::list::token::key(None),
         };
         let (claims, token) = session_with(NOW + 600, policy.map(|p| SessionPolicy::parse(p).unwrap()));
-        let req = signed_get(uri, &claims.akid, &claims.secret, &token);
+        let req = signed_get(uri, &claims.akid, claims.secret.expose_secret(), &token);
         status_and_body(&service, &req)
     }
 

@@ -4,6 +4,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use crate::platform::Random;
+use crate::secret::SecretString;
 
 const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -13,10 +14,10 @@ pub fn access_key_id(random: &dyn Random) -> String {
 }
 
 /// 40 characters of base64 alphabet, like AWS's secret access keys (30 random bytes).
-pub fn secret_access_key(random: &dyn Random) -> String {
-    let mut bytes = [0u8; 30];
-    random.fill(&mut bytes);
-    STANDARD.encode(bytes)
+pub fn secret_access_key(random: &dyn Random) -> SecretString {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 30]);
+    random.fill(&mut *bytes);
+    SecretString::new(STANDARD.encode(*bytes))
 }
 
 /// An `AROA…` role id, stable per role name.
@@ -57,7 +58,7 @@ mod tests {
         assert_eq!(id.len(), 20);
         assert!(id.starts_with("ASIA"));
         assert!(id[4..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-        assert_eq!(secret_access_key(&SystemRandom).len(), 40);
+        assert_eq!(secret_access_key(&SystemRandom).expose_secret().len(), 40);
         assert_eq!(role_id("_default").len(), 20);
     }
 }

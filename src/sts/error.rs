@@ -19,8 +19,10 @@ pub enum StsError {
     InvalidIdentityToken { reason: String },
     #[error("token is expired")]
     ExpiredToken,
+    /// After the signature: the token is authentic, so its audience (the client it was issued
+    /// to, for the log line: AUTH_AUDIENCE may lack it) is known.
     #[error("{reason}")]
-    IdpRejectedClaim { reason: String },
+    IdpRejectedClaim { reason: String, audience: Option<String> },
     #[error("{reason}")]
     IdpCommunication { reason: String },
     #[error("AssumeRoleWithWebIdentity is not enabled on this deployment (AUTH_AUDIENCE is not set)")]

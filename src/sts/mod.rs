@@ -16,7 +16,6 @@ pub mod verify;
 
 use http::{Request, Response};
 
-use crate::identity::Caller;
 use crate::platform::{HttpClient, Io};
 use crate::session::credentials;
 use crate::session::seal::{SessionClaims, SessionKeys};
@@ -150,40 +149,30 @@ impl<'c> Sts<'c> {
             StsState::On { config, keys } => (*config, *keys),
         };
         let params = request::parse(req, config.max_duration_secs)?;
-        // For the log line only: which trusted issuer the token claims, before it is verified.
-        if let Ok(jws) = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret()) {
-            outcome.issuer = verify::claimed_issuer(&jws, &config.trust)
-                .ok()
-                .map(|i| i.issuer.as_str().to_owned());
-        }
-        let identity = verify::verify(
-            params.web_identity_token.expose_secret(),
-            &config.trust,
-            &self.idp_keys,
-            io.http,
-            io.clock,
-        )
-        .await;
-        let identity = identity.inspect_err(|e| {
-            // IDPRejectedClaim comes after the signature check: the token is authentic, and
-            // its audience is what an operator needs to see (AUTH_AUDIENCE lacks it).
-            if matches!(e, StsError::IdpRejectedClaim { .. }) {
-                outcome.audience = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret())
-                    .ok()
-                    .and_then(|jws| verify::claimed_audience(&jws));
-            }
-        })?;
-        outcome.issuer = Some(identity.issuer.as_str().to_owned());
-        outcome.audience = Some(identity.audience.as_str().to_owned());
-        outcome.caller = Some(Caller::new(identity.issuer.clone(), identity.subject.clone()).pseudonym());
+        // The token is parsed once; the trusted issuer it claims names the log line even if
+        // it then fails verification.
+        let jws = verify::parse_token(params.web_identity_token.expose_secret())?;
+        let trusted = verify::claimed_issuer(&jws, &config.trust)?;
+        outcome.issuer = Some(trusted.issuer.as_str().to_owned());
+        let identity = verify::verify(jws, trusted, &self.idp_keys, io.http, io.clock)
+            .await
+            .inspect_err(|e| {
+                // IDPRejectedClaim comes after the signature check: the token is authentic, and
+                // its audience is what an operator needs to see (AUTH_AUDIENCE lacks it).
+                if let StsError::IdpRejectedClaim { audience, .. } = e {
+                    outcome.audience = audience.clone();
+                }
+            })?;
+        outcome.audience = Some(identity.audience().as_str().to_owned());
+        outcome.caller = Some(identity.caller().pseudonym());
 
         let now = io.clock.now_secs();
         let expires = now + u64::from(params.duration_secs);
         let access_key_id = credentials::access_key_id(io.random);
         let claims = SessionClaims {
-            sub: identity.subject.as_str().to_owned(),
-            iss: identity.issuer.as_str().to_owned(),
-            aud: identity.audience.as_str().to_owned(),
+            sub: identity.subject().clone(),
+            iss: identity.issuer().clone(),
+            aud: identity.audience().clone(),
             role: params.role.name().to_owned(),
             akid: access_key_id.clone(),
             secret: credentials::secret_access_key(io.random),
@@ -193,13 +182,13 @@ impl<'c> Sts<'c> {
         let session_token = keys.seal(&claims, io.random);
         let role = params.role.name();
         Ok(response::success(&response::Issued {
-            subject: &claims.sub,
-            audience: &claims.aud,
-            provider: &claims.iss,
+            subject: claims.sub.as_str(),
+            audience: claims.aud.as_str(),
+            provider: claims.iss.as_str(),
             assumed_role_arn: format!("arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role}/{}", params.session_name),
             assumed_role_id: format!("{}:{}", credentials::role_id(role), params.session_name),
             access_key_id: &access_key_id,
-            secret_access_key: &claims.secret,
+            secret_access_key: claims.secret.expose_secret(),
             session_token: &session_token,
             expiration: crate::time::rfc3339(expires),
             request_id,

@@ -41,8 +41,8 @@ pub fn caller_tag(principal: &Principal) -> CallerTag {
         Principal::Anonymous => h.update([0]),
         Principal::Session(claims) => {
             h.update([1]);
-            length_prefixed(&mut h, claims.iss.as_bytes());
-            length_prefixed(&mut h, claims.sub.as_bytes());
+            length_prefixed(&mut h, claims.iss.as_str().as_bytes());
+            length_prefixed(&mut h, claims.sub.as_str().as_bytes());
         }
     }
     h.finalize().into()
@@ -132,23 +132,25 @@ pub fn decode(key: &MacKey, binding: &Binding<'_>, token: &str) -> Result<Positi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::{Audience, Issuer, Subject};
     use crate::s3::error::{S3Code, S3Error};
+    use crate::secret::SecretString;
+    use crate::session::seal::SessionClaims;
+    use proptest::prelude::*;
 
     /// The S3 code a refused token is answered with.
     fn refusal(decoded: Result<Position, ListingError>) -> S3Code {
         S3Error::from(decoded.expect_err("a refusal")).code()
     }
-    use crate::session::seal::SessionClaims;
-    use proptest::prelude::*;
 
     fn session(iss: &str, sub: &str) -> Principal {
         Principal::Session(SessionClaims {
-            sub: sub.into(),
-            iss: iss.into(),
-            aud: "client".into(),
+            sub: Subject::parse(sub).unwrap(),
+            iss: Issuer::parse_trusted(iss).unwrap(),
+            aud: Audience::parse("client").unwrap(),
             role: "_default".into(),
             akid: "ASIAEXAMPLEEXAMPLE00".into(),
-            secret: "secretsecretsecretsecretsecretsecret0000".into(),
+            secret: SecretString::new("secretsecretsecretsecretsecretsecret0000".into()),
             exp: 0,
             scope: None,
         })
@@ -225,8 +227,11 @@ mod tests {
                 S3Code::InvalidArgument
             );
         }
-        // Length prefixes: ("ab", "c") is not ("a", "bc").
-        assert_ne!(caller_tag(&session("ab", "c")), caller_tag(&session("a", "bc")));
+        // Length prefixes: ("…/ab", "c") is not ("…/a", "bc").
+        assert_ne!(
+            caller_tag(&session("https://idp.example/ab", "c")),
+            caller_tag(&session("https://idp.example/a", "bc"))
+        );
     }
 
     #[test]

@@ -22,10 +22,13 @@ CHUNK = b"a" * 16384
 
 @dataclass
 class Answer:
-    status: int  # what the client got
+    status: int | None  # what the client got; None when the connection was reset unread
     logged_status: int | None  # what the worker logged before the body was finished
     headers: dict[str, str]  # lower-case names
     body: bytes
+    # The peer closed the connection while the body was still being sent (the answer came
+    # first and the unread rest of the upload made the kernel reset the connection).
+    reset: bool = False
 
 
 def _request_lines(worker: Worker, method: str, path: str) -> list[dict]:
@@ -41,6 +44,17 @@ def _request_lines(worker: Worker, method: str, path: str) -> list[dict]:
     return out
 
 
+def _logged_status(worker: Worker, method: str, path: str, before: int, wait: float) -> int | None:
+    """The status of the first request line logged after the `before` ones, waiting up to `wait` s."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        lines = _request_lines(worker, method, path)
+        if len(lines) > before:
+            return lines[before]["status"]
+        time.sleep(0.1)
+    return None
+
+
 def upload_answered_before_its_end(worker: Worker, method: str, path: str, send_bytes: int,
                                    headers: dict[str, str] | None = None, wait: float = 10) -> Answer:
     """Sends `method path` with `Transfer-Encoding: chunked` and `send_bytes` of body in 16 KiB
@@ -52,16 +66,15 @@ def upload_answered_before_its_end(worker: Worker, method: str, path: str, send_
     before = len(_request_lines(worker, method, path))
     with socket.create_connection((u.hostname, u.port), timeout=30) as s:
         s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
-        for _ in range(send_bytes // len(CHUNK)):
-            s.sendall(b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK))
-        logged = None
-        deadline = time.monotonic() + wait
-        while logged is None and time.monotonic() < deadline:
-            lines = _request_lines(worker, method, path)
-            if len(lines) > before:
-                logged = lines[before]["status"]
-            else:
-                time.sleep(0.1)
+        try:
+            for _ in range(send_bytes // len(CHUNK)):
+                s.sendall(b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK))
+        except (ConnectionResetError, BrokenPipeError):
+            # Answered and closed before the upload was through: what the worker decided
+            # is in its log line; the answer itself went down with the connection.
+            return Answer(status=None, logged_status=_logged_status(worker, method, path, before, wait),
+                          headers={}, body=b"", reset=True)
+        logged = _logged_status(worker, method, path, before, wait)
         s.sendall(b"0\r\n\r\n")
         data = b""
         while True:

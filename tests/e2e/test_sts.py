@@ -579,7 +579,7 @@ def test_a_chunked_body_past_64_kib_is_refused_without_waiting_for_its_end(sts):
     # whole before checking its size would wait for the end before answering.
     a = upload_answered_before_its_end(sts.worker, "POST", "/.sts", 128 * 1024,
                                        {"content-type": "application/x-www-form-urlencoded"})
-    assert (a.logged_status, a.status) == (413, 413), a
+    assert a.logged_status == 413 and (a.status == 413 or a.reset), a
     assert_issued(exchange(sts.url, sts.idp.mint()), sts.idp)  # the worker is fine
 
 

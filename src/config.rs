@@ -4,14 +4,14 @@
 //! (with a clear error) only the routes that need it; the rest keeps serving.
 //! Errors name the setting, never its value.
 
+use crate::access::catalogue::{Catalogue, CatalogueError};
+use crate::access::upstream::UpstreamConfig;
 use crate::identity::{Audience, Issuer, UrlError};
 use crate::oidc::keys::{KeyError, Kid, ProviderKey};
 use crate::secret::{DerivedKeys, SecretString};
 use crate::session::seal::SessionKeys;
 use crate::sts::verify::{TrustPolicy, TrustedIssuer};
 use crate::sts::StsConfig;
-use crate::upstream::catalogue::{Catalogue, CatalogueError};
-use crate::upstream::client::UpstreamConfig;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
 pub trait Settings {

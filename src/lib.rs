@@ -24,6 +24,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod backend;
 pub mod config;
 pub mod edge;
 pub(crate) mod encoding;
@@ -31,20 +33,19 @@ pub(crate) mod encoding;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod identity;
+pub mod info;
 pub mod oidc;
 pub mod platform;
 pub mod policy;
 pub mod router;
 pub mod s3;
 pub mod secret;
-pub mod service;
 pub mod session;
 pub mod sts;
 /// The `/.test/*` routes: only in builds with the `insecure-test-routes` feature.
 #[cfg(any(test, feature = "insecure-test-routes"))]
 pub mod testing;
 pub mod time;
-pub mod upstream;
 pub mod web;
 
 #[cfg(target_arch = "wasm32")]

@@ -220,7 +220,7 @@ pub trait Log {
 }
 
 /// Everything a request handler may reach outside itself.
-pub struct Io<'a, H, R = crate::s3::store::NoStore> {
+pub struct Io<'a, H, R = crate::backend::store::NoStore> {
     pub clock: &'a dyn Clock,
     pub random: &'a dyn Random,
     pub http: &'a H,
@@ -241,7 +241,7 @@ impl<'a, H> Io<'a, H> {
             random,
             http,
             log,
-            store: &crate::s3::store::NoStore,
+            store: &crate::backend::store::NoStore,
             secrets: &NoSecrets,
             shared_cache: &NoSharedCache,
         }

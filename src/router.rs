@@ -11,7 +11,10 @@
 
 use http::{Method, Request, Response, StatusCode};
 
+use crate::access::upstream::UpstreamClient;
+use crate::backend::store::ObjectStore;
 use crate::config::{Config, ConfigError};
+use crate::info::{FeatureState, Features, S3State, ServiceInfo};
 use crate::oidc::discovery::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH};
 use crate::oidc::keys::ProviderKey;
 use crate::oidc::provider::Provider;
@@ -20,12 +23,9 @@ use crate::oidc::signer::RsaSigner;
 use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
 use crate::s3::service::S3Service;
-use crate::s3::store::ObjectStore;
-use crate::service::{FeatureState, Features, S3State, ServiceInfo};
 use crate::sts::{Sts, StsState, STS_PATH};
 #[cfg(any(test, feature = "insecure-test-routes"))]
 use crate::testing;
-use crate::upstream::client::UpstreamClient;
 use crate::web::{self, Body, READ_METHODS};
 
 /// Where a request goes.

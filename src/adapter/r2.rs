@@ -2,7 +2,7 @@
 
 use worker::{Bucket, Include, Object, Range};
 
-use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::backend::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::web::StreamBody;
 
 /// The `DATA` binding, if the deployment has one.

@@ -56,7 +56,7 @@ impl Principal {
             }
             S3Request::Preflight => {
                 return Err(S3Error::Access {
-                    source: crate::upstream::AccessError::Denied,
+                    source: crate::access::AccessError::Denied,
                     resource: Resource::Bucket,
                 })
             }

@@ -8,13 +8,13 @@ use std::borrow::Cow;
 
 use http::{header, HeaderValue, Response, StatusCode};
 
+use crate::access::AccessError;
+use crate::backend::store::StoreError;
 use crate::encoding::xml_escape;
 use crate::s3::auth::{PolicyDenied, SessionError};
 use crate::s3::object::ObjectError;
 use crate::s3::route::RouteError;
 use crate::s3::sigv4::SigV4Error;
-use crate::s3::store::StoreError;
-use crate::upstream::AccessError;
 use crate::web::{self, Body};
 
 /// Why an S3 request was refused.
@@ -67,7 +67,7 @@ pub enum Resource {
 /// Why a listing could not be continued or paged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListingError {
-    /// Not a token this worker issued for this listing and caller (see `list_token`).
+    /// Not a token this worker issued for this listing and caller (see `s3::list::token`).
     #[error("the continuation token was not issued for this listing and caller")]
     BadToken,
     /// At the account level, products are the only common prefixes.

@@ -144,7 +144,7 @@ pub struct ListParams {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListV2Params {
     pub common: ListParams,
-    /// `continuation-token`, opaque here (see `list_token`); default none.
+    /// `continuation-token`, opaque here (see `s3::list::token`); default none.
     pub continuation_token: Option<String>,
     /// `start-after`; default none.
     pub start_after: Option<String>,

@@ -7,6 +7,12 @@
 
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
+use crate::access::catalogue::Catalogue;
+use crate::access::upstream::{UpstreamClient, ANONYMOUS_SUBJECT};
+use crate::access::{AccessError, ProductAccess, ProductSummary, Visibility};
+use crate::backend::spec::BackendSpec;
+use crate::backend::store::{ObjectStore, StoredObject};
+use crate::backend::ProductStore;
 use crate::identity::{Caller, Subject};
 use crate::oidc::mint::JwtSigner;
 use crate::oidc::signer::Signer;
@@ -15,15 +21,9 @@ use crate::s3::auth::{self, Principal};
 use crate::s3::error::{Resource, S3Error};
 use crate::s3::list::xml::location_xml;
 use crate::s3::object::{self, Conditional, ObjectError, ObjectMeta};
-use crate::s3::remote::RemoteStore;
 use crate::s3::route::{self, ObjectTarget, S3Request};
-use crate::s3::sign::BackendCredentials;
-use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::secret::MacKey;
 use crate::session::seal::SessionKeys;
-use crate::upstream::catalogue::Catalogue;
-use crate::upstream::client::{UpstreamClient, ANONYMOUS_SUBJECT};
-use crate::upstream::{AccessError, BackendSpec, ProductAccess, ProductSummary, Visibility};
 use crate::web::{self, Body};
 
 /// The S3 read path as configured.
@@ -200,7 +200,7 @@ impl<H: HttpClient, R: ObjectStore, S: Signer + 'static> Call<'_, H, R, S> {
     }
 
     /// What the caller may do with a product, its backend checked: an upstream API answer
-    /// whose prefix breaks the rules (see [`crate::upstream::BackendSpec::check_upstream`]) is
+    /// whose prefix breaks the rules (see [`crate::backend::spec::BackendSpec::check_upstream`]) is
     /// logged and answered with a 503, never used. (The catalogue's are checked when parsed.)
     pub(crate) async fn product_access(
         &self,
@@ -225,35 +225,9 @@ impl<H: HttpClient, R: ObjectStore, S: Signer + 'static> Call<'_, H, R, S> {
         Ok(access)
     }
 
-    /// The store behind `backend`: the R2 binding, or an S3-compatible endpoint with the
-    /// credentials its entry names (looked up now, so a rotated secret takes effect at once).
+    /// The store behind `backend` (see [`crate::backend::open`]).
     pub(crate) fn store<'b>(&'b self, backend: &'b BackendSpec) -> Result<ProductStore<'b, R, H>, S3Error> {
-        let io = self.io;
-        let BackendSpec::S3(remote) = backend else {
-            return Ok(ProductStore::R2(io.store));
-        };
-        let credentials = match &remote.credentials {
-            None => None,
-            Some(name) => {
-                let parsed = io
-                    .secrets
-                    .secret(name)
-                    .and_then(|value| BackendCredentials::parse(value.expose_secret()));
-                if parsed.is_none() {
-                    io.log.log(&serde_json::json!({
-                        "level": "error", "msg": "backend credentials missing or malformed", "secret": name,
-                    }));
-                    return Err(StoreError::Credentials { name: name.clone() }.into());
-                }
-                parsed
-            }
-        };
-        Ok(ProductStore::Remote(RemoteStore {
-            backend: remote,
-            credentials,
-            http: io.http,
-            clock: io.clock,
-        }))
+        Ok(crate::backend::open(backend, self.io)?)
     }
 
     /// A 503 naming the refused setting, when authorisation is misconfigured.
@@ -314,37 +288,6 @@ impl<H: HttpClient, R: ObjectStore, S: Signer + 'static> Call<'_, H, R, S> {
     }
 }
 
-/// The object store a product lives in, for one request.
-pub(crate) enum ProductStore<'a, R, H> {
-    R2(&'a R),
-    Remote(RemoteStore<'a, H>),
-}
-
-impl<R: ObjectStore, H: HttpClient> ObjectStore for ProductStore<'_, R, H> {
-    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
-        match self {
-            ProductStore::R2(s) => s.head(key).await,
-            ProductStore::Remote(s) => s.head(key).await,
-        }
-    }
-    async fn get(
-        &self,
-        key: &str,
-        range: Option<(u64, u64)>,
-    ) -> Result<Option<(StoredObject, crate::web::StreamBody)>, StoreError> {
-        match self {
-            ProductStore::R2(s) => s.get(key, range).await,
-            ProductStore::Remote(s) => s.get(key, range).await,
-        }
-    }
-    async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
-        match self {
-            ProductStore::R2(s) => s.list(query).await,
-            ProductStore::Remote(s) => s.list(query).await,
-        }
-    }
-}
-
 /// `AccessDenied`: the caller's rights do not cover the request.
 pub(crate) fn denied(resource: Resource) -> S3Error {
     S3Error::Access {
@@ -381,107 +324,11 @@ pub(crate) fn with_cache_control(mut r: Response<Body>, visibility: Visibility) 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    pub(crate) use crate::backend::store::memory::MemoryStore;
+    use crate::backend::store::StoreError;
     use crate::oidc::signer::RsaSigner;
     use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
     use futures_util::FutureExt;
-    use std::cell::RefCell;
-    use std::collections::BTreeSet;
-
-    /// An R2-like store: keys in order, roll-up at the delimiter (a common prefix counts once
-    /// towards the limit), `start_after` exclusive, a cursor that goes on after the last name.
-    #[derive(Default)]
-    pub(crate) struct MemoryStore {
-        pub(crate) keys: BTreeSet<String>,
-        /// Listed whatever was asked, as a misbehaving backend might.
-        pub(crate) rogue: Vec<String>,
-        pub(crate) queries: RefCell<Vec<ListQuery>>,
-        /// What every call fails with, when set.
-        pub(crate) fail: Option<StoreError>,
-        /// The `Content-Encoding` every object was stored with.
-        pub(crate) encoding: Option<&'static str>,
-    }
-
-    impl MemoryStore {
-        pub(crate) fn with(keys: &[&str]) -> Self {
-            Self {
-                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-                ..Self::default()
-            }
-        }
-    }
-
-    impl MemoryStore {
-        /// An object's metadata: its key's length in bytes, one ETag, one date.
-        fn stored(&self, key: &str) -> StoredObject {
-            StoredObject {
-                key: key.to_owned(),
-                size: key.len() as u64,
-                etag: "\"e\"".into(),
-                last_modified_secs: 1_700_000_000,
-                content_type: None,
-                content_encoding: self.encoding.map(str::to_owned),
-            }
-        }
-
-        fn failing(&self) -> Result<(), StoreError> {
-            self.fail.clone().map_or(Ok(()), Err)
-        }
-    }
-
-    impl ObjectStore for MemoryStore {
-        async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
-            self.failing()?;
-            Ok(self.keys.contains(key).then(|| self.stored(key)))
-        }
-        async fn get(
-            &self,
-            key: &str,
-            _range: Option<(u64, u64)>,
-        ) -> Result<Option<(StoredObject, web::StreamBody)>, StoreError> {
-            self.failing()?;
-            Ok(self
-                .keys
-                .contains(key)
-                .then(|| (self.stored(key), web::StreamBody(Box::new(key.as_bytes().to_vec())))))
-        }
-        async fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
-            self.failing()?;
-            self.queries.borrow_mut().push(q.clone());
-            let after = q.cursor.as_deref().or(q.start_after.as_deref());
-            let mut page = ListPage::default();
-            let mut last = None;
-            for k in self
-                .keys
-                .iter()
-                .filter(|k| k.starts_with(&q.prefix) && after.is_none_or(|a| k.as_str() > a))
-            {
-                let rolled = q
-                    .delimiter
-                    .as_deref()
-                    .and_then(|d| k[q.prefix.len()..].find(d).map(|i| &k[..q.prefix.len() + i + d.len()]));
-                if rolled.is_some() && page.common_prefixes.last().map(String::as_str) == rolled {
-                    continue;
-                }
-                if page.objects.len() + page.common_prefixes.len() == q.limit as usize {
-                    page.truncated = true;
-                    break;
-                }
-                match rolled {
-                    Some(p) => {
-                        page.common_prefixes.push(p.to_owned());
-                        last = Some(format!("{p}\u{10FFFF}"));
-                    }
-                    None => {
-                        page.objects.push(self.stored(k));
-                        last = Some(k.clone());
-                    }
-                }
-            }
-            page.cursor = last.filter(|_| page.truncated);
-            page.objects.extend(self.rogue.iter().map(|k| self.stored(k)));
-            Ok(page)
-        }
-    }
 
     pub(crate) const CATALOGUE: &str = r#"{"accounts": {"demo": {"products": {
         "a": {"visibility": "public", "backend": {"type": "r2"}},
@@ -796,12 +643,12 @@ pub(crate) mod tests {
 #[cfg(test)]
 mod policy_tests {
     use super::*;
+    use crate::access::catalogue::tests::DEMO as CATALOGUE;
     use crate::oidc::signer::RsaSigner;
     use crate::platform::{CountingRandom, FixedClock, MemoryLog, NoHttp};
     use crate::policy::SessionPolicy;
     use crate::s3::auth::tests::{keys, session_with, signed_get, NOW};
     use crate::s3::error::ANONYMOUS_DENIED;
-    use crate::upstream::catalogue::tests::DEMO as CATALOGUE;
     use futures_util::FutureExt;
 
     /// Reads and listings of public-data only.

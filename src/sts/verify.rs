@@ -187,7 +187,7 @@ fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<Verified
         _ => return Err(StsError::invalid_token("token has no sub claim")),
     };
     // "anonymous" is what the upstream API is told for unsigned requests: never a real caller.
-    if sub.as_str() == crate::upstream::client::ANONYMOUS_SUBJECT {
+    if sub.as_str() == crate::access::upstream::ANONYMOUS_SUBJECT {
         return Err(rejected("the subject \"anonymous\" is reserved"));
     }
     // Steps 3-5: aud holds a client id accepted from this issuer; with several audiences,

@@ -16,14 +16,14 @@ pub mod xml;
 
 use http::Response;
 
+use crate::access::{AccessError, ProductSummary, Visibility};
+use crate::backend::store::{ListQuery, ObjectStore};
 use crate::oidc::signer::Signer;
 use crate::platform::HttpClient;
 use crate::policy::Action;
 use crate::s3::error::{ListingError, Resource, S3Error};
 use crate::s3::route::{ListParams, ListV1Params, ListV2Params, MAX_KEYS};
 use crate::s3::service::{denied, with_cache_control, xml, Call};
-use crate::s3::store::{ListQuery, ObjectStore};
-use crate::upstream::{AccessError, ProductSummary, Visibility};
 use crate::web::Body;
 use token::{Binding, CallerTag, Position};
 use xml::ListEntry;
@@ -503,8 +503,8 @@ fn document(body: String, private: bool) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Permissions;
     use crate::s3::service::tests::{code_of, listing_of, Harness, ListingDoc, MemoryStore};
-    use crate::upstream::Permissions;
     use http::StatusCode;
 
     // ---- The pure steps ----

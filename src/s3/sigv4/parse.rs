@@ -151,7 +151,7 @@ impl SigV4Request {
     }
 
     /// The authentication an outbound request is about to carry (header auth), for
-    /// [`crate::s3::sign`]: the same canonicalisation then serves both directions.
+    /// [`crate::backend::sign`]: the same canonicalisation then serves both directions.
     pub(crate) fn for_signing(
         access_key_id: &str,
         region: &str,

@@ -1,7 +1,7 @@
 //! An S3-compatible HTTP endpoint (AWS S3, R2's S3 API, MinIO, ...) as an [`ObjectStore`].
 //!
 //! Requests are path-style, `{endpoint}/{bucket}/{key}`, each key segment `UriEncode`d once,
-//! and signed with SigV4 ([`crate::s3::sign`]) when the product's catalogue entry names
+//! and signed with SigV4 ([`crate::backend::sign`]) when the product's catalogue entry names
 //! credentials; unsigned otherwise (a public bucket).
 //! - `HeadObject` gives the metadata; `GetObject` passes `Range` through and streams the body
 //!   (the HTTP client never reads it into memory); 404 is "no such key".
@@ -19,12 +19,12 @@
 
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 
+use crate::backend::sign::{sign, BackendCredentials};
+use crate::backend::spec::S3Backend;
+use crate::backend::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::encoding::{percent_decode_text, uri_encode};
 use crate::platform::{Clock, HttpClient};
-use crate::s3::sign::{sign, BackendCredentials};
-use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::time::{parse_http_date, parse_rfc3339};
-use crate::upstream::S3Backend;
 use crate::web::StreamBody;
 
 /// The most keys a backend is asked for in one listing page (S3's own maximum).

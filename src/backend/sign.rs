@@ -62,7 +62,7 @@ const AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sh
 /// Signs `req` for `region`'s `s3` at `now_secs`: sets `host`, `x-amz-date`,
 /// `x-amz-content-sha256` (the hash of the body) and `Authorization`, signing those three
 /// plus any `range` header. The URI must be absolute and its path and query already in
-/// their canonical, once-encoded form (as [`crate::s3::remote`] builds them).
+/// their canonical, once-encoded form (as [`crate::backend::remote`] builds them).
 pub fn sign(
     req: &mut Request<Vec<u8>>,
     credentials: &BackendCredentials,

@@ -12,11 +12,11 @@ use http::{header, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::access::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
 use crate::encoding::uri_encode;
 use crate::identity::{check_https_url, Audience, Caller, UrlError};
 use crate::platform::{FetchError, HttpClient, Io};
 use crate::secret::MacKey;
-use crate::upstream::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
 
 /// The subject the upstream API is told about for unsigned requests. The STS never issues
 /// credentials to an identity with this subject, so it always means "nobody signed in".

@@ -25,10 +25,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::access::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
+use crate::backend::spec::{BackendSpec, PrefixError, StoreId};
 use crate::identity::{Caller, Issuer};
-use crate::upstream::{
-    AccessError, BackendSpec, Permissions, PrefixError, ProductAccess, ProductSummary, StoreId, Visibility,
-};
 
 /// Why a catalogue is refused. Names accounts and products, never other values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,65 @@
+//! Authorisation: what a caller may do with an account's products.
+//!
+//! The answers have the shape of the upstream API's (see `docs/upstream-api.md`): the
+//! [`upstream`] client asks it; when `UPSTREAM_API_URL` is unset, the embedded [`catalogue`]
+//! gives them instead.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`upstream`] | the upstream API client and its per-subject caches |
+//! | [`catalogue`] | the embedded catalogue (`CATALOGUE`): the same answers |
+
+pub mod catalogue;
+pub mod upstream;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::spec::BackendSpec;
+
+/// Who may see a product without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    Restricted,
+}
+
+/// What the caller may do with a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Permissions {
+    #[serde(default)]
+    pub read: bool,
+    #[serde(default)]
+    pub list: bool,
+}
+
+/// The answer about one product, for one caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductAccess {
+    pub visibility: Visibility,
+    pub permissions: Permissions,
+    pub backend: BackendSpec,
+}
+
+/// One product in an account listing, for one caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductSummary {
+    pub name: String,
+    pub visibility: Visibility,
+    pub permissions: Permissions,
+}
+
+/// Why no answer about a product could be given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    #[error("no such account")]
+    NoSuchAccount,
+    #[error("no such product")]
+    NoSuchProduct,
+    #[error("the catalogue is not configured")]
+    NoCatalogue,
+    #[error("the upstream API denied access")]
+    Denied,
+    #[error("{reason}")]
+    Unavailable { reason: String },
+}

@@ -14,7 +14,7 @@ use crate::sts::verify::{TrustPolicy, TrustedIssuer};
 use crate::sts::StsConfig;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
-pub trait Settings {
+pub(crate) trait Settings {
     /// A plain variable (`[vars]` in wrangler.toml). Empty counts as unset.
     fn var(&self, name: &str) -> Option<String>;
     /// A secret (`wrangler secret`, `.dev.vars`). Empty counts as unset.
@@ -23,7 +23,7 @@ pub trait Settings {
 
 /// A configuration mistake, naming the setting at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{setting} is required when {because} is set")]
     Missing {
         setting: &'static str,
@@ -45,7 +45,7 @@ pub enum ConfigError {
 
 /// The OpenID provider's settings.
 #[derive(Debug)]
-pub struct ProviderConfig {
+pub(crate) struct ProviderConfig {
     /// `OIDC_PROVIDER_ISSUER`: used verbatim as `iss` and in discovery. No default.
     pub issuer: Issuer,
     /// `OIDC_PROVIDER_KID` + `OIDC_PROVIDER_KEY`: the signing key. No default.
@@ -58,7 +58,7 @@ pub struct ProviderConfig {
 
 /// Everything the worker reads from its environment.
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// `Ok(None)`: no key configured, provider endpoints are off (404).
     pub provider: Result<Option<ProviderConfig>, ConfigError>,
     /// `Ok(None)`: `AUTH_AUDIENCE` unset, `/.sts` answers 501 NotImplemented (fail closed).
@@ -77,15 +77,15 @@ pub struct Config {
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
     /// Honoured only while the issuer is a loopback URL, so never in a deployment, and only
     /// in builds with the `insecure-test-routes` feature (never the release bundle). Default: off.
-    pub insecure_test_routes: bool,
+    #[cfg(any(test, feature = "insecure-test-routes"))]
+    pub(crate) insecure_test_routes: bool,
 }
 
 impl Config {
-    pub fn from_settings(settings: &dyn Settings) -> Self {
+    pub(crate) fn from_settings(settings: &dyn Settings) -> Self {
         let provider = provider_config(settings);
-        let on_loopback = matches!(&provider, Ok(Some(p)) if p.issuer.is_loopback());
-        let insecure_test_routes = cfg!(any(test, feature = "insecure-test-routes"))
-            && on_loopback
+        #[cfg(any(test, feature = "insecure-test-routes"))]
+        let insecure_test_routes = matches!(&provider, Ok(Some(p)) if p.issuer.is_loopback())
             && settings.var("INSECURE_TEST_ROUTES").as_deref() == Some("1");
         let session_keys = session_keys(settings);
         let mut sts = sts_config(settings);
@@ -113,12 +113,13 @@ impl Config {
             catalogue,
             upstream,
             derived_keys,
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             insecure_test_routes,
         }
     }
 
     /// Every configuration error, for logging once per isolate.
-    pub fn errors(&self) -> Vec<&ConfigError> {
+    pub(crate) fn errors(&self) -> Vec<&ConfigError> {
         let mut errors: Vec<&ConfigError> = self.provider.as_ref().err().into_iter().collect();
         errors.extend(self.sts.as_ref().err());
         errors.extend(self.session_keys.as_ref().err());
@@ -129,7 +130,7 @@ impl Config {
 }
 
 /// Longest session `STS_MAX_SESSION_DURATION_SECS` may allow (AWS's maximum).
-pub const MAX_SESSION_DURATION_SECS: u32 = 43_200;
+const MAX_SESSION_DURATION_SECS: u32 = 43_200;
 
 fn comma_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty())
@@ -329,17 +330,20 @@ fn key_pair(
     }
 }
 
-/// Settings from a list of pairs, for tests and native tools.
+/// Settings from a list of pairs, for tests.
+#[cfg(test)]
 #[derive(Debug, Default, Clone)]
-pub struct MapSettings(pub std::collections::BTreeMap<String, String>);
+pub(crate) struct MapSettings(pub std::collections::BTreeMap<String, String>);
 
+#[cfg(test)]
 impl MapSettings {
-    pub fn with(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn with(mut self, name: &str, value: &str) -> Self {
         self.0.insert(name.to_owned(), value.to_owned());
         self
     }
 }
 
+#[cfg(test)]
 impl Settings for MapSettings {
     fn var(&self, name: &str) -> Option<String> {
         self.0.get(name).filter(|v| !v.is_empty()).cloned()

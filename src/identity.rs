@@ -7,7 +7,7 @@ use http::Uri;
 
 /// Why a URL-valued setting was refused. Never carries the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlError {
+pub(crate) enum UrlError {
     #[error("not an absolute URL")]
     NotAbsolute,
     #[error("must use https (plain http only for loopback hosts)")]
@@ -19,7 +19,7 @@ pub enum UrlError {
 }
 
 /// Is `host` a loopback name, where plain http is acceptable for local use?
-pub fn is_loopback_host(host: &str) -> bool {
+fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host == "::1"
@@ -31,7 +31,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 /// Checks that `url` is absolute, https (or http on loopback), without userinfo,
 /// query or fragment. Returns the parsed URI.
-pub fn check_https_url(url: &str) -> Result<Uri, UrlError> {
+pub(crate) fn check_https_url(url: &str) -> Result<Uri, UrlError> {
     if url.contains('#') || url.contains('?') {
         return Err(UrlError::ExtraParts);
     }
@@ -52,11 +52,11 @@ pub fn check_https_url(url: &str) -> Result<Uri, UrlError> {
 
 /// An OpenID issuer identifier: an https origin, kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Issuer(String);
+pub(crate) struct Issuer(String);
 
 impl Issuer {
     /// The provider's own issuer: an origin, so that `/.well-known/...` under it is ours.
-    pub fn parse_origin(value: &str) -> Result<Self, UrlError> {
+    pub(crate) fn parse_origin(value: &str) -> Result<Self, UrlError> {
         let uri = check_https_url(value)?;
         let origin = format!(
             "{}://{}",
@@ -71,17 +71,18 @@ impl Issuer {
 
     /// A trusted external issuer: an https URL (loopback http for local use), possibly
     /// with a path (`https://login.example.com/tenant/v2.0`), kept verbatim.
-    pub fn parse_trusted(value: &str) -> Result<Self, UrlError> {
+    pub(crate) fn parse_trusted(value: &str) -> Result<Self, UrlError> {
         check_https_url(value)?;
         Ok(Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Is this a loopback URL (local development and tests)?
-    pub fn is_loopback(&self) -> bool {
+    #[cfg(any(test, feature = "insecure-test-routes"))]
+    pub(crate) fn is_loopback(&self) -> bool {
         self.0
             .parse::<Uri>()
             .ok()
@@ -92,28 +93,28 @@ impl Issuer {
 
 /// An audience (`aud`) value: non-empty, at most 256 bytes, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Audience(String);
+pub(crate) struct Audience(String);
 
 impl Audience {
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         is_plain_text(value, 256).then(|| Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A subject (`sub`): non-empty, at most 255 bytes (OpenID Connect Core §2), no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Subject(String);
+pub(crate) struct Subject(String);
 
 impl Subject {
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         is_plain_text(value, 255).then(|| Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -123,19 +124,19 @@ impl Subject {
 /// Issuer"), so two IdPs may each have an `alice`; every authorisation decision, cache key
 /// and minted token names both.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Caller {
+pub(crate) struct Caller {
     pub issuer: Issuer,
     pub subject: Subject,
 }
 
 impl Caller {
-    pub fn new(issuer: Issuer, subject: Subject) -> Self {
+    pub(crate) fn new(issuer: Issuer, subject: Subject) -> Self {
         Self { issuer, subject }
     }
 
     /// SHA-256 over both parts, each length-prefixed, so that no (issuer, subject) pair can
     /// be spelled as another by moving a separator.
-    pub fn digest(&self) -> [u8; 32] {
+    pub(crate) fn digest(&self) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let (iss, sub) = (self.issuer.as_str().as_bytes(), self.subject.as_str().as_bytes());
         Sha256::new_with_prefix(b"oidc-sts-proxy/caller/v1\0")
@@ -149,7 +150,7 @@ impl Caller {
 
     /// The pseudonym logs carry instead of the pair (subjects are often e-mail addresses):
     /// the first 8 bytes of [`Caller::digest`], hex.
-    pub fn pseudonym(&self) -> String {
+    pub(crate) fn pseudonym(&self) -> String {
         hex::encode(&self.digest()[..8])
     }
 }

@@ -5,21 +5,21 @@ use serde::Serialize;
 /// The state of one feature, as reported to operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FeatureState {
+pub(crate) enum FeatureState {
     Enabled,
     Disabled,
     Misconfigured,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ServiceInfo {
+pub(crate) struct ServiceInfo {
     pub name: &'static str,
     pub version: &'static str,
     pub features: Features,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Features {
+pub(crate) struct Features {
     pub oidc_provider: FeatureState,
     pub upstream_jwt: FeatureState,
     pub sts: FeatureState,
@@ -30,7 +30,7 @@ pub struct Features {
 /// kinds of backend the catalogue's products use (`r2`, `s3`; empty when the upstream API
 /// names them per answer).
 #[derive(Debug, Serialize)]
-pub struct S3State {
+pub(crate) struct S3State {
     pub state: FeatureState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorisation: Option<&'static str>,
@@ -39,7 +39,7 @@ pub struct S3State {
 }
 
 impl ServiceInfo {
-    pub fn new(features: Features) -> Self {
+    pub(crate) fn new(features: Features) -> Self {
         Self {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -47,7 +47,7 @@ impl ServiceInfo {
         }
     }
 
-    pub fn to_json(&self) -> Vec<u8> {
+    pub(crate) fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 }

@@ -23,30 +23,34 @@
 //! | `fuzz` | fuzz targets for every parser an attacker reaches (tests and `fuzzing` builds) |
 
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
+// Natively only the tests (and the fuzz targets) call into the core: the adapter that uses it
+// is wasm-only. Dead code is judged by the wasm32 builds, which `make test` lints.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-pub mod access;
-pub mod backend;
-pub mod config;
-pub mod edge;
+pub(crate) mod access;
+pub(crate) mod backend;
+pub(crate) mod config;
+pub(crate) mod edge;
 pub(crate) mod encoding;
 /// Fuzz targets (`make fuzz`) and their corpus replay: only in tests and `fuzzing` builds.
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
-pub mod identity;
-pub mod info;
+pub(crate) mod identity;
+pub(crate) mod info;
 pub mod oidc;
-pub mod platform;
-pub mod policy;
-pub mod router;
-pub mod s3;
-pub mod secret;
-pub mod session;
-pub mod sts;
+pub(crate) mod platform;
+pub(crate) mod policy;
+pub(crate) mod router;
+pub(crate) mod s3;
+pub(crate) mod secret;
+pub(crate) mod session;
+pub(crate) mod sts;
 /// The `/.test/*` routes: only in builds with the `insecure-test-routes` feature.
 #[cfg(any(test, feature = "insecure-test-routes"))]
-pub mod testing;
-pub mod time;
-pub mod web;
+pub(crate) mod testing;
+pub(crate) mod time;
+pub(crate) mod web;
 
 #[cfg(target_arch = "wasm32")]
-pub mod adapter;
+mod adapter;

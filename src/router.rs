@@ -30,7 +30,7 @@ use crate::web::{self, Body, READ_METHODS};
 
 /// Where a request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     Service,
     Discovery,
     Jwks,
@@ -49,7 +49,7 @@ pub enum Route {
 }
 
 impl Route {
-    pub fn of(path: &str) -> Self {
+    pub(crate) fn of(path: &str) -> Self {
         match path {
             "/" => Route::Service,
             DISCOVERY_PATH => Route::Discovery,
@@ -69,7 +69,7 @@ impl Route {
     }
 
     /// The methods a route serves; the first is what `Allow` lists first.
-    pub fn methods(self) -> &'static [Method] {
+    pub(crate) fn methods(self) -> &'static [Method] {
         match self {
             Route::Sts => crate::sts::METHODS,
             Route::S3 => crate::s3::route::ALLOWED_METHODS,
@@ -85,19 +85,19 @@ const UPSTREAM_CACHE_MAC_LABEL: &str = "upstream/shared-cache/v1";
 /// a body-carrying method does (`POST /.sts`); everything else, S3 writes included, is
 /// answered from the method and path alone, so the adapter never reads a body it would
 /// throw away (an S3 `PUT` gets its 405 without a byte of its upload being read).
-pub fn reads_body(method: &Method, path: &str) -> bool {
+pub(crate) fn reads_body(method: &Method, path: &str) -> bool {
     !READ_METHODS.contains(method) && Route::of(path).methods().contains(method)
 }
 
 /// The provider as configured: off (no key), misconfigured, or serving.
-pub enum ProviderState<'c, S> {
+enum ProviderState<'c, S> {
     Off,
     Misconfigured(&'c ConfigError),
     On(Box<Provider<'c, S>>),
 }
 
 /// The application: everything built once per isolate from the configuration.
-pub struct App<'c, S> {
+pub(crate) struct App<'c, S> {
     provider: ProviderState<'c, S>,
     sts: Sts<'c>,
     s3: S3Service<'c>,
@@ -108,7 +108,7 @@ pub struct App<'c, S> {
 
 impl<'c, S: Signer + 'static> App<'c, S> {
     /// Builds the app. `make_signer` picks how the active key signs (WebCrypto on Workers).
-    pub fn new(config: &'c Config, make_signer: impl FnOnce(&ProviderKey) -> S) -> Self {
+    pub(crate) fn new(config: &'c Config, make_signer: impl FnOnce(&ProviderKey) -> S) -> Self {
         let provider = match &config.provider {
             Ok(None) => ProviderState::Off,
             Err(e) => ProviderState::Misconfigured(e),
@@ -157,7 +157,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         }
     }
 
-    pub fn provider(&self) -> Option<&Provider<'c, S>> {
+    pub(crate) fn provider(&self) -> Option<&Provider<'c, S>> {
         match &self.provider {
             ProviderState::On(p) => Some(p),
             _ => None,
@@ -209,7 +209,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
     }
 
     /// Answers one request: its family answers, then every answer is finished here.
-    pub async fn handle<H: HttpClient, R: ObjectStore>(
+    pub(crate) async fn handle<H: HttpClient, R: ObjectStore>(
         &self,
         req: &Request<Vec<u8>>,
         io: &Io<'_, H, R>,

@@ -81,13 +81,13 @@ fn fixed_num(s: &str, width: usize) -> Option<i64> {
 // ---- RFC 3339 ----
 
 /// RFC 3339 (ISO 8601 extended), seconds precision: `2026-11-23T10:00:00Z`.
-pub fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     let (y, m, d, h, mi, s) = civil(secs);
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 /// RFC 3339 with milliseconds, as S3 writes timestamps in listings: `2026-11-23T10:00:00.000Z`.
-pub fn rfc3339_millis(secs: u64) -> String {
+pub(crate) fn rfc3339_millis(secs: u64) -> String {
     let (y, m, d, h, mi, s) = civil(secs);
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000Z")
 }
@@ -95,7 +95,7 @@ pub fn rfc3339_millis(secs: u64) -> String {
 /// Parses RFC 3339 UTC as S3 writes it in listings: `2026-11-23T10:00:00Z` or with
 /// fractional seconds (`…:00.000Z`), which are dropped. `None` for anything else, and for
 /// times before 1970.
-pub fn parse_rfc3339(s: &str) -> Option<u64> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     // date-time = full-date "T" full-time (RFC 3339 §5.6), in UTC ("Z").
     let (date, time) = s.split_at_checked(10)?;
     let [year, month, day] = split3(date, '-')?;
@@ -129,14 +129,14 @@ fn split3(s: &str, separator: char) -> Option<[&str; 3]> {
 // ---- ISO 8601 basic (SigV4) ----
 
 /// ISO 8601 basic format, UTC, as SigV4's `x-amz-date`: `yyyymmddThhmmssZ`.
-pub fn amz_date(secs: u64) -> String {
+pub(crate) fn amz_date(secs: u64) -> String {
     let (y, m, d, h, mi, s) = civil(secs);
     format!("{y:04}{m:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
 
 /// Parses `x-amz-date` (`yyyymmddThhmmssZ`, exactly) as seconds since the Unix epoch.
 /// `None` for anything else, a second of 60, or a time before 1970.
-pub fn parse_amz_date(value: &str) -> Option<u64> {
+pub(crate) fn parse_amz_date(value: &str) -> Option<u64> {
     let b = value.as_bytes();
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;
@@ -171,7 +171,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
-pub fn http_date(secs: u64) -> String {
+pub(crate) fn http_date(secs: u64) -> String {
     let (y, m, d, h, mi, s) = civil(secs);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     // 1970-01-01 was a Thursday (index 3 from Monday).
@@ -183,7 +183,7 @@ pub fn http_date(secs: u64) -> String {
 /// Parses an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, and the obsolete RFC 850 and asctime
 /// forms recipients must accept. Seconds since the epoch (negative before 1970); `None` for
 /// anything else.
-pub fn parse_http_date(s: &str) -> Option<i64> {
+pub(crate) fn parse_http_date(s: &str) -> Option<i64> {
     let s = s.trim_matches([' ', '\t']);
     if let Some((day, rest)) = s.split_once(", ") {
         if DAY_NAMES.contains(&day) {

@@ -6,7 +6,7 @@ use http::{Method, Response, StatusCode};
 
 /// A response body.
 #[derive(Debug, Default)]
-pub enum Body {
+pub(crate) enum Body {
     #[default]
     Empty,
     Full(Vec<u8>),
@@ -16,7 +16,7 @@ pub enum Body {
 }
 
 /// An opaque, adapter-owned stream (see [`Body::Stream`]).
-pub struct StreamBody(pub Box<dyn std::any::Any>);
+pub(crate) struct StreamBody(pub Box<dyn std::any::Any>);
 
 impl std::fmt::Debug for StreamBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,19 +36,19 @@ impl PartialEq for Body {
 
 impl Body {
     /// Length of a buffered body; 0 for a stream (whose length travels in `Content-Length`).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Body::Empty | Body::Stream(_) => 0,
             Body::Full(b) => b.len(),
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The bytes of a buffered body; empty for a stream.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             Body::Empty | Body::Stream(_) => &[],
             Body::Full(b) => b,
@@ -57,21 +57,21 @@ impl Body {
 }
 
 /// Largest request body read into memory (form posts to `/.sts` are a few KiB).
-pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 /// A request body past [`MAX_REQUEST_BODY`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyTooLarge;
+pub(crate) struct BodyTooLarge;
 
 /// A request body collected chunk by chunk and given up the moment it passes
 /// [`MAX_REQUEST_BODY`], so a body without `Content-Length` (chunked) is never read
 /// further than the bound.
 #[derive(Debug, Default)]
-pub struct BoundedBody(Vec<u8>);
+pub(crate) struct BoundedBody(Vec<u8>);
 
 impl BoundedBody {
     /// Refuses at once a body whose declared `Content-Length` is already past the bound.
-    pub fn expecting(content_length: Option<&HeaderValue>) -> Result<Self, BodyTooLarge> {
+    pub(crate) fn expecting(content_length: Option<&HeaderValue>) -> Result<Self, BodyTooLarge> {
         // RFC 9110 §8.6: Content-Length = 1*DIGIT (too many digits for u64 is too large).
         let declared = content_length
             .and_then(|v| v.to_str().ok())
@@ -85,7 +85,7 @@ impl BoundedBody {
     }
 
     /// Appends one chunk, or fails if the body would pass the bound.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyTooLarge> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), BodyTooLarge> {
         if self.0.len().saturating_add(chunk.len()) > MAX_REQUEST_BODY {
             return Err(BodyTooLarge);
         }
@@ -93,13 +93,13 @@ impl BoundedBody {
         Ok(())
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
         self.0
     }
 }
 
 /// 413 for a request body past [`MAX_REQUEST_BODY`].
-pub fn body_too_large() -> Response<Body> {
+pub(crate) fn body_too_large() -> Response<Body> {
     json_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "invalid_request",
@@ -108,10 +108,10 @@ pub fn body_too_large() -> Response<Body> {
 }
 
 /// Methods every read-only route serves, with the CORS preflight.
-pub const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD, Method::OPTIONS];
+pub(crate) const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD, Method::OPTIONS];
 
 /// A response with a body and content type.
-pub fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+pub(crate) fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
     let mut res = Response::new(Body::Full(body));
     *res.status_mut() = status;
     res.headers_mut()
@@ -120,12 +120,12 @@ pub fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) 
 }
 
 /// A JSON response.
-pub fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     with_body(status, "application/json", body)
 }
 
 /// An OAuth-style JSON error (RFC 6749 §5.2 shape): `{"error", "error_description"}`.
-pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": error, "error_description": description });
     let mut res = json(status, serde_json::to_vec(&body).unwrap_or_default());
     res.headers_mut()
@@ -134,13 +134,13 @@ pub fn json_error(status: StatusCode, error: &str, description: &str) -> Respons
 }
 
 /// `Allow` header value for a method list.
-pub fn allow_value(methods: &[Method]) -> HeaderValue {
+pub(crate) fn allow_value(methods: &[Method]) -> HeaderValue {
     let joined = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
     HeaderValue::from_str(&joined).unwrap_or_else(|_| HeaderValue::from_static("GET"))
 }
 
 /// 405 with `Allow` (RFC 9110 §15.5.6), as an OAuth-style JSON error.
-pub fn method_not_allowed(methods: &[Method]) -> Response<Body> {
+pub(crate) fn method_not_allowed(methods: &[Method]) -> Response<Body> {
     let mut res = json_error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -151,7 +151,7 @@ pub fn method_not_allowed(methods: &[Method]) -> Response<Body> {
 }
 
 /// Answers a CORS preflight (Fetch standard §3.2) for a route serving `methods`.
-pub fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Body> {
+pub(crate) fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Body> {
     let mut res = Response::new(Body::Empty);
     *res.status_mut() = StatusCode::NO_CONTENT;
     let h = res.headers_mut();
@@ -173,7 +173,7 @@ pub fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Bo
 
 /// Adds the CORS headers every response carries. Credentials are never sent
 /// cross-origin by browsers to a `*` origin, so `*` is safe for these public routes.
-pub fn add_cors(res: &mut Response<Body>) {
+pub(crate) fn add_cors(res: &mut Response<Body>) {
     let h = res.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h.insert(
@@ -264,7 +264,7 @@ fn etag_list_matches(value: &str, etag: &str, comparison: Comparison) -> bool {
 
 /// Turns a GET response into the matching HEAD response: same status and headers,
 /// `Content-Length` of the body that GET would send, and no body.
-pub fn into_head(mut res: Response<Body>) -> Response<Body> {
+pub(crate) fn into_head(mut res: Response<Body>) -> Response<Body> {
     let len = res.body().len();
     if !res.headers().contains_key(header::CONTENT_LENGTH) && !res.body().is_empty() {
         res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));

@@ -9,8 +9,8 @@
 //! | [`upstream`] | the upstream API client and its per-subject caches |
 //! | [`catalogue`] | the embedded catalogue (`CATALOGUE`): the same answers |
 
-pub mod catalogue;
-pub mod upstream;
+pub(crate) mod catalogue;
+pub(crate) mod upstream;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,14 +19,14 @@ use crate::backend::spec::BackendSpec;
 /// Who may see a product without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Visibility {
+pub(crate) enum Visibility {
     Public,
     Restricted,
 }
 
 /// What the caller may do with a product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Permissions {
+pub(crate) struct Permissions {
     #[serde(default)]
     pub read: bool,
     #[serde(default)]
@@ -35,7 +35,7 @@ pub struct Permissions {
 
 /// The answer about one product, for one caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductAccess {
+pub(crate) struct ProductAccess {
     pub visibility: Visibility,
     pub permissions: Permissions,
     pub backend: BackendSpec,
@@ -43,7 +43,7 @@ pub struct ProductAccess {
 
 /// One product in an account listing, for one caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductSummary {
+pub(crate) struct ProductSummary {
     pub name: String,
     pub visibility: Visibility,
     pub permissions: Permissions,
@@ -51,7 +51,7 @@ pub struct ProductSummary {
 
 /// Why no answer about a product could be given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AccessError {
+pub(crate) enum AccessError {
     #[error("no such account")]
     NoSuchAccount,
     #[error("no such product")]

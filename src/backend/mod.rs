@@ -7,10 +7,10 @@
 //! | [`remote`] | `ObjectStore` on an S3-compatible HTTP endpoint: path-style URLs, XML listings |
 //! | [`sign`] | SigV4 signing of the worker's own requests to such endpoints |
 
-pub mod remote;
-pub mod sign;
-pub mod spec;
-pub mod store;
+pub(crate) mod remote;
+pub(crate) mod sign;
+pub(crate) mod spec;
+pub(crate) mod store;
 
 use crate::platform::{HttpClient, Io};
 use remote::RemoteStore;

@@ -31,7 +31,7 @@ use crate::web::StreamBody;
 const MAX_KEYS: u32 = 1000;
 
 /// One product's S3-compatible backend, for one request.
-pub struct RemoteStore<'a, H> {
+pub(crate) struct RemoteStore<'a, H> {
     pub backend: &'a S3Backend,
     /// `None`: unsigned requests.
     pub credentials: Option<BackendCredentials>,
@@ -40,7 +40,7 @@ pub struct RemoteStore<'a, H> {
 }
 
 /// `{endpoint}/{bucket}/{key}`, each `/`-separated key segment `UriEncode`d.
-pub fn object_url(backend: &S3Backend, key: &str) -> Result<String, StoreError> {
+fn object_url(backend: &S3Backend, key: &str) -> Result<String, StoreError> {
     if key.is_empty() {
         return Err(StoreError::Unaddressable);
     }
@@ -58,7 +58,7 @@ pub fn object_url(backend: &S3Backend, key: &str) -> Result<String, StoreError> 
 }
 
 /// `{endpoint}/{bucket}?list-type=2&...` for one page of `query`.
-pub fn list_url(backend: &S3Backend, query: &ListQuery) -> String {
+fn list_url(backend: &S3Backend, query: &ListQuery) -> String {
     let limit = query.limit.clamp(1, MAX_KEYS).to_string();
     let mut params: Vec<(&str, &str)> = vec![
         ("list-type", "2"),
@@ -88,7 +88,7 @@ pub fn list_url(backend: &S3Backend, query: &ListQuery) -> String {
 }
 
 /// What a backend's status means when it is not the success expected.
-pub fn status_error(status: StatusCode) -> StoreError {
+pub(crate) fn status_error(status: StatusCode) -> StoreError {
     match status.as_u16() {
         429 | 503 => StoreError::Throttled,
         s if s >= 500 => StoreError::Unavailable,
@@ -101,7 +101,7 @@ pub fn status_error(status: StatusCode) -> StoreError {
 const CALLER_ERROR_CODES: [&str; 2] = ["InvalidArgument", "KeyTooLongError"];
 
 /// What a failed listing's status and S3 error document mean.
-pub fn list_error(status: StatusCode, body: &[u8]) -> StoreError {
+fn list_error(status: StatusCode, body: &[u8]) -> StoreError {
     if status == StatusCode::BAD_REQUEST {
         let code = std::str::from_utf8(body)
             .ok()
@@ -122,7 +122,7 @@ pub fn list_error(status: StatusCode, body: &[u8]) -> StoreError {
 
 /// An object's metadata from `HeadObject`/`GetObject` response headers. The size is the
 /// whole object's: `Content-Range`'s total on a 206, `Content-Length` otherwise.
-pub fn stored_object(key: &str, headers: &HeaderMap) -> Result<StoredObject, StoreError> {
+fn stored_object(key: &str, headers: &HeaderMap) -> Result<StoredObject, StoreError> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let size = match text(header::CONTENT_RANGE) {
         Some(range) => range.rsplit_once('/').and_then(|(_, total)| total.parse().ok()),
@@ -159,7 +159,7 @@ fn url_decoded(value: &str) -> Option<String> {
 }
 
 /// Parses a `ListBucketResult` (ListObjectsV2) document.
-pub fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
+fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
     let bad = || StoreError::Unavailable;
     let text = std::str::from_utf8(body).map_err(|_| bad())?;
     let doc = roxmltree::Document::parse(text).map_err(|_| bad())?;

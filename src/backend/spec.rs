@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Where a product's objects live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum BackendSpec {
+pub(crate) enum BackendSpec {
     /// The worker's R2 binding, under `prefix`. All R2 products share one bucket, so a
     /// product without a prefix gets its own corner of it: `{account}/{product}/`.
     R2 {
@@ -20,7 +20,7 @@ pub enum BackendSpec {
 
 /// Why a product's backend prefix is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PrefixError {
+pub(crate) enum PrefixError {
     /// `demo/pub` would also cover `demo/pub-restricted/...`.
     #[error("the backend prefix must be empty or end in '/'")]
     NoTrailingSlash,
@@ -31,7 +31,7 @@ pub enum PrefixError {
 
 /// The object store a backend reads from, for telling whether two products share one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StoreId {
+pub(crate) enum StoreId {
     /// The `DATA` binding.
     R2,
     /// An endpoint (origin, host lower-cased) and bucket.
@@ -41,7 +41,7 @@ pub enum StoreId {
 impl BackendSpec {
     /// The prefix that maps the product's keys into the backend's: the entry's own, else
     /// `{account}/{product}/` on R2 and empty (the whole bucket) on an S3 endpoint.
-    pub fn prefix(&self, account: &str, product: &str) -> String {
+    pub(crate) fn prefix(&self, account: &str, product: &str) -> String {
         match self {
             BackendSpec::R2 { prefix: Some(p) } => p.clone(),
             BackendSpec::R2 { prefix: None } => default_r2_prefix(account, product),
@@ -51,7 +51,7 @@ impl BackendSpec {
 
     /// The prefix rule for every backend: empty, or ending in `/`, so that one product's
     /// prefix is never the beginning of another's key space (`demo/pub` and `demo/pub-x/`).
-    pub fn check_prefix(&self) -> Result<(), PrefixError> {
+    pub(crate) fn check_prefix(&self) -> Result<(), PrefixError> {
         let explicit = match self {
             BackendSpec::R2 { prefix } => prefix.as_deref(),
             BackendSpec::S3(b) => Some(b.prefix.as_str()),
@@ -67,7 +67,7 @@ impl BackendSpec {
     /// bucket every R2 product shares) within `{account}/{product}/`, which no other
     /// product's can nest with. S3 endpoints are the operator's own buckets: the upstream
     /// API keeps their prefixes apart (see `docs/upstream-api.md`).
-    pub fn check_upstream(&self, account: &str, product: &str) -> Result<(), PrefixError> {
+    pub(crate) fn check_upstream(&self, account: &str, product: &str) -> Result<(), PrefixError> {
         self.check_prefix()?;
         match self {
             BackendSpec::R2 { prefix: Some(p) } if !p.starts_with(&default_r2_prefix(account, product)) => {
@@ -78,7 +78,7 @@ impl BackendSpec {
     }
 
     /// The store the backend reads from.
-    pub fn store_id(&self) -> StoreId {
+    pub(crate) fn store_id(&self) -> StoreId {
         match self {
             BackendSpec::R2 { .. } => StoreId::R2,
             BackendSpec::S3(b) => StoreId::S3 {
@@ -100,7 +100,7 @@ fn default_r2_prefix(account: &str, product: &str) -> String {
 /// "prefix": "p/", "region": "eu-west-1", "credentials": "BACKEND_DATA"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct S3Backend {
+pub(crate) struct S3Backend {
     /// `https://host[:port]` (http on loopback), without path, query or fragment.
     #[serde(deserialize_with = "endpoint")]
     pub endpoint: String,
@@ -120,7 +120,7 @@ pub struct S3Backend {
 }
 
 /// The prefix a backend credentials secret's name must have.
-pub const BACKEND_SECRET_PREFIX: &str = "BACKEND_";
+const BACKEND_SECRET_PREFIX: &str = "BACKEND_";
 
 fn default_region() -> String {
     "us-east-1".to_owned()

@@ -6,7 +6,7 @@ use crate::web::StreamBody;
 
 /// An object's metadata, as a backend reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObject {
+pub(crate) struct StoredObject {
     pub key: String,
     pub size: u64,
     /// The entity tag, quoted (`"…"`).
@@ -20,7 +20,7 @@ pub struct StoredObject {
 
 /// One listing request against a backend.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     pub prefix: String,
     pub delimiter: Option<String>,
     pub start_after: Option<String>,
@@ -31,7 +31,7 @@ pub struct ListQuery {
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ListPage {
+pub(crate) struct ListPage {
     pub objects: Vec<StoredObject>,
     pub common_prefixes: Vec<String>,
     pub truncated: bool,
@@ -39,7 +39,7 @@ pub struct ListPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// No answer (network, timeout) or a 5xx: worth retrying.
     #[error("storage backend unavailable")]
     Unavailable,
@@ -66,7 +66,7 @@ pub enum StoreError {
 }
 
 #[allow(async_fn_in_trait)] // single-threaded runtime: futures need not be Send
-pub trait ObjectStore {
+pub(crate) trait ObjectStore {
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreError>;
     /// The object, or `length` bytes of it from `offset`.
     async fn get(&self, key: &str, range: Option<(u64, u64)>)
@@ -76,7 +76,7 @@ pub trait ObjectStore {
 
 /// A store with nothing in it, where no backend is configured.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NoStore;
+pub(crate) struct NoStore;
 
 impl ObjectStore for NoStore {
     async fn head(&self, _key: &str) -> Result<Option<StoredObject>, StoreError> {

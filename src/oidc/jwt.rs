@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The JOSE header of a minted token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Header {
+pub(crate) struct Header {
     pub alg: String,
     pub typ: String,
     pub kid: String,
@@ -14,7 +14,7 @@ pub struct Header {
 
 /// The claims of a JWT minted for the upstream API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpstreamClaims {
+pub(crate) struct UpstreamClaims {
     pub iss: String,
     pub sub: String,
     /// The caller as (IdP issuer, subject): RFC 9493's `iss_sub` subject identifier.
@@ -30,14 +30,14 @@ pub struct UpstreamClaims {
 
 /// An RFC 9493 subject identifier in the `iss_sub` format (§3.2.8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubjectId {
+pub(crate) struct SubjectId {
     pub format: String,
     pub iss: String,
     pub sub: String,
 }
 
 /// `BASE64URL(header) '.' BASE64URL(claims)`: the bytes that get signed (RFC 7515 §5.1 step 5).
-pub fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> String {
+pub(crate) fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> String {
     // Serializing plain structs of strings and integers to JSON cannot fail.
     let h = serde_json::to_vec(header).unwrap_or_default();
     let c = serde_json::to_vec(claims).unwrap_or_default();
@@ -45,7 +45,7 @@ pub fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> Stri
 }
 
 /// Appends the signature to the signing input (RFC 7515 §7.1).
-pub fn compact(signing_input: &str, signature: &[u8]) -> String {
+pub(crate) fn compact(signing_input: &str, signature: &[u8]) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 

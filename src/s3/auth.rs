@@ -17,23 +17,15 @@ use crate::session::seal::{OpenError, SessionClaims, SessionKeys};
 
 /// The caller of an S3 request.
 #[derive(Debug)]
-pub enum Principal {
+pub(crate) enum Principal {
     Anonymous,
     /// Opened and signature-verified session credentials.
     Session(SessionClaims),
 }
 
 impl Principal {
-    /// The subject the upstream API is told about; `None` for anonymous callers.
-    pub fn subject(&self) -> Option<&str> {
-        match self {
-            Principal::Anonymous => None,
-            Principal::Session(c) => Some(c.sub.as_str()),
-        }
-    }
-
     /// The caller, (issuer, subject); `None` for anonymous callers.
-    pub fn caller(&self) -> Option<Caller> {
+    pub(crate) fn caller(&self) -> Option<Caller> {
         match self {
             Principal::Anonymous => None,
             Principal::Session(c) => Some(c.caller()),
@@ -42,7 +34,7 @@ impl Principal {
 
     /// Whether the session policy (if any) allows the request (IAM's action, resource and
     /// `s3:prefix` for each operation, as AWS's S3 authorisation names them).
-    pub fn authorize(&self, op: &S3Request) -> Result<(), S3Error> {
+    pub(crate) fn authorize(&self, op: &S3Request) -> Result<(), S3Error> {
         let (action, account, key, prefix) = match op {
             S3Request::GetObject(t) | S3Request::HeadObject(t) => (Action::GetObject, &t.account, Some(&t.key), None),
             // HeadBucket needs s3:ListBucket; it has no s3:prefix.
@@ -67,7 +59,7 @@ impl Principal {
     /// Whether the session policy (if any) allows `action` on `arn:aws:s3:::{account}[/{key}]`
     /// with `s3:prefix` = `list_prefix`; `AccessDenied` if not. The caller's own rights are
     /// checked as well, separately: the effective rights are both together.
-    pub fn allows(
+    pub(crate) fn allows(
         &self,
         action: Action,
         account: &str,
@@ -100,7 +92,7 @@ impl Principal {
 /// A request the session policy does not allow (`AccessDenied`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the session policy denies {} on {resource}{}", action.name(), if *explicit { " explicitly" } else { "" })]
-pub struct PolicyDenied {
+pub(crate) struct PolicyDenied {
     action: Action,
     /// `{account}[/{key}]`, made printable.
     resource: String,
@@ -110,7 +102,7 @@ pub struct PolicyDenied {
 
 impl PolicyDenied {
     /// AWS's wording for a policy denial: the caller's own action and resource, and why.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         let because = if self.explicit {
             "of an explicit deny in a session policy".to_owned()
         } else {
@@ -126,7 +118,7 @@ impl PolicyDenied {
 
 /// Why a signed request's session token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SessionError {
+pub(crate) enum SessionError {
     /// `InvalidAccessKeyId`: a signature without a session token (long-term keys are not
     /// accepted).
     #[error("a signed request without a session token")]
@@ -142,7 +134,7 @@ pub enum SessionError {
 
 /// Authenticates `req` at `now` (seconds). `keys` is `None` when this deployment seals no
 /// session tokens, so no signed request can be valid.
-pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64) -> Result<Principal, S3Error> {
+pub(crate) fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64) -> Result<Principal, S3Error> {
     let (method, path, query, headers) = (req.method(), req.uri().path(), req.uri().query(), req.headers());
     let Some(signed) = sigv4::parse_auth(method, path, query, headers)? else {
         return Ok(Principal::Anonymous);
@@ -250,7 +242,11 @@ pub(crate) mod tests {
         let (claims, token) = session(NOW + 600);
         let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         let who = authenticate(&req, Some(&keys()), NOW).unwrap();
-        assert_eq!(who.subject(), Some("alice"));
+        let caller = who.caller().expect("a session");
+        assert_eq!(
+            (caller.issuer.as_str(), caller.subject.as_str()),
+            ("https://idp.example", "alice")
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::web::{self, Body};
 
 /// Why an S3 request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum S3Error {
+pub(crate) enum S3Error {
     /// The method, path or query does not name an operation this proxy serves.
     #[error(transparent)]
     Route(#[from] RouteError),
@@ -57,7 +57,7 @@ pub enum S3Error {
 
 /// What a look-up was for, which decides how a missing product is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// The bucket (an account): a missing product is `NoSuchBucket`.
     Bucket,
     /// An object: a missing product is `NoSuchKey`.
@@ -66,7 +66,7 @@ pub enum Resource {
 
 /// Why a listing could not be continued or paged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ListingError {
+pub(crate) enum ListingError {
     /// Not a token this worker issued for this listing and caller (see `s3::list::token`).
     #[error("the continuation token was not issued for this listing and caller")]
     BadToken,
@@ -80,7 +80,7 @@ pub enum ListingError {
 
 /// The S3 error codes this proxy answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum S3Code {
+pub(crate) enum S3Code {
     NoSuchKey,
     NoSuchBucket,
     AccessDenied,
@@ -102,7 +102,7 @@ pub enum S3Code {
 
 impl S3Code {
     /// The code as S3 writes it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.wire().0
     }
 
@@ -133,7 +133,7 @@ impl S3Code {
 
 /// What the caller is told about an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wire {
+pub(crate) struct Wire {
     pub code: S3Code,
     pub status: StatusCode,
     /// A fixed text for the case, never the error's detail.
@@ -144,7 +144,7 @@ pub struct Wire {
 
 /// What an anonymous caller is told when refused: the same for every key of a product (and
 /// for products it may not see), so it says nothing about whether the object exists.
-pub const ANONYMOUS_DENIED: &str =
+pub(crate) const ANONYMOUS_DENIED: &str =
     "Access Denied: anonymous requests read public data only; this needs a request signed with credentials from /.sts";
 
 const ACCESS_DENIED: &str = "Access Denied";
@@ -173,7 +173,7 @@ fn retry(code: S3Code, message: &'static str, secs: u32) -> Choice {
 impl S3Error {
     /// S3's code, the status, the message and the retry hint for this error: the only place
     /// they are chosen.
-    pub fn wire(&self) -> Wire {
+    pub(crate) fn wire(&self) -> Wire {
         use S3Code::*;
         let (code, message, retry_after) = match self {
             Self::Route(e) => route(e),
@@ -217,13 +217,13 @@ impl S3Error {
     }
 
     /// S3's code for this error.
-    pub fn code(&self) -> S3Code {
+    pub(crate) fn code(&self) -> S3Code {
         self.wire().code
     }
 
     /// The XML error document (`Error/Code/Message/Resource/RequestId`) with S3's status,
     /// and the headers the error calls for (`Retry-After`, `Allow`, `Content-Range`).
-    pub fn to_response(&self, resource: &str, request_id: &str) -> Response<Body> {
+    pub(crate) fn to_response(&self, resource: &str, request_id: &str) -> Response<Body> {
         let wire = self.wire();
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>\

@@ -1,9 +1,9 @@
 //! The S3-compatible read path.
 
-pub mod auth;
-pub mod error;
-pub mod list;
-pub mod object;
-pub mod route;
-pub mod service;
-pub mod sigv4;
+pub(crate) mod auth;
+pub(crate) mod error;
+pub(crate) mod list;
+pub(crate) mod object;
+pub(crate) mod route;
+pub(crate) mod service;
+pub(crate) mod sigv4;

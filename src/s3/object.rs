@@ -19,7 +19,7 @@ use crate::web;
 
 /// Why an object read is answered with an error. `crate::s3::error` maps each to S3's code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ObjectError {
+pub(crate) enum ObjectError {
     /// `NoSuchKey`.
     #[error("no such key")]
     NoSuchKey,
@@ -36,7 +36,7 @@ pub enum ObjectError {
 
 /// What the storage backend says about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectMeta {
+pub(crate) struct ObjectMeta {
     pub size: u64,
     /// The entity-tag with its quotes, e.g. `"9b2cf535f27731c974343645a3985328"`.
     pub etag: String,
@@ -47,7 +47,7 @@ pub struct ObjectMeta {
 
 /// An inclusive byte range `start..=end`, always inside the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteRange {
+pub(crate) struct ByteRange {
     /// First byte (RFC 9110 `first-pos`), inclusive.
     pub start: u64,
     /// Last byte (RFC 9110 `last-pos`), inclusive.
@@ -56,17 +56,12 @@ pub struct ByteRange {
 
 impl ByteRange {
     /// The number of bytes in the range.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.end - self.start + 1
     }
 
-    /// Never true: a range holds at least one byte.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// `Content-Range: bytes start-end/size` (RFC 9110 §14.4).
-    pub fn content_range(&self, size: u64) -> String {
+    fn content_range(&self, size: u64) -> String {
         format!("bytes {}-{}/{size}", self.start, self.end)
     }
 }
@@ -75,7 +70,7 @@ impl ByteRange {
 ///
 /// `Ok(None)`: serve the whole object (no usable range). `Ok(Some)`: serve 206.
 /// `Err(RangeNotSatisfiable)`: 416; send [`unsatisfied_content_range`] with it.
-pub fn parse_range(header: &str, size: u64) -> Result<Option<ByteRange>, ObjectError> {
+pub(crate) fn parse_range(header: &str, size: u64) -> Result<Option<ByteRange>, ObjectError> {
     // RFC 9110 §14.1: ranges-specifier = range-unit "=" range-set; units are case-insensitive.
     let Some((unit, set)) = header.trim().split_once('=') else {
         return Ok(None);
@@ -151,13 +146,13 @@ fn parse_digits(s: &str) -> Option<u64> {
 }
 
 /// `Content-Range: bytes */size` for a 416 (RFC 9110 §14.4).
-pub fn unsatisfied_content_range(size: u64) -> HeaderValue {
+pub(crate) fn unsatisfied_content_range(size: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("bytes */{size}")).unwrap_or(HeaderValue::from_static("bytes */0"))
 }
 
 /// The outcome of the preconditions of a GET or HEAD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conditional {
+pub(crate) enum Conditional {
     /// Serve the object (200 or 206).
     Proceed,
     /// 304 Not Modified.
@@ -168,7 +163,7 @@ pub enum Conditional {
 
 /// Evaluates `If-Match`, `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since` for a
 /// GET or HEAD, in the order of RFC 9110 §13.2.2.
-pub fn evaluate_conditionals(headers: &HeaderMap, meta: &ObjectMeta) -> Conditional {
+pub(crate) fn evaluate_conditionals(headers: &HeaderMap, meta: &ObjectMeta) -> Conditional {
     let last_modified = i64::try_from(meta.last_modified_secs).unwrap_or(i64::MAX);
 
     // Step 1: If-Match, strong comparison (§13.1.1).
@@ -208,7 +203,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &header::HeaderName) -> Option<&'a s
 }
 
 /// 206 with a range, else 200.
-pub fn status(range: Option<&ByteRange>) -> StatusCode {
+pub(crate) fn status(range: Option<&ByteRange>) -> StatusCode {
     if range.is_some() {
         StatusCode::PARTIAL_CONTENT
     } else {
@@ -219,7 +214,7 @@ pub fn status(range: Option<&ByteRange>) -> StatusCode {
 /// The headers of a 200/206: `ETag`, `Last-Modified`, `Content-Type`, `Content-Length`,
 /// `Accept-Ranges`, and `Content-Range` for a range. An `ETag` or `Content-Type` from the
 /// backend that is not a valid header value is left out (respectively defaulted).
-pub fn response_headers(meta: &ObjectMeta, range: Option<&ByteRange>) -> HeaderMap {
+pub(crate) fn response_headers(meta: &ObjectMeta, range: Option<&ByteRange>) -> HeaderMap {
     let mut h = validator_headers(meta);
     let content_type = meta
         .content_type
@@ -243,7 +238,7 @@ pub fn response_headers(meta: &ObjectMeta, range: Option<&ByteRange>) -> HeaderM
 }
 
 /// The headers of a 304: `ETag` and `Last-Modified` (RFC 9110 §15.4.5).
-pub fn not_modified_headers(meta: &ObjectMeta) -> HeaderMap {
+pub(crate) fn not_modified_headers(meta: &ObjectMeta) -> HeaderMap {
     validator_headers(meta)
 }
 

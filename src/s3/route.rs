@@ -44,13 +44,13 @@ use http::Method;
 use crate::encoding::percent_decode_text;
 
 /// The methods a data path serves, for the `Allow` header of a 405.
-pub const ALLOWED_METHODS: &[Method] = crate::web::READ_METHODS;
+pub(crate) const ALLOWED_METHODS: &[Method] = crate::web::READ_METHODS;
 
 /// The most keys one listing page returns, and the default `max-keys`.
-pub const MAX_KEYS: u16 = 1000;
+pub(crate) const MAX_KEYS: u16 = 1000;
 
 /// S3's limit on an object key, in bytes.
-pub const MAX_KEY_BYTES: usize = 1024;
+const MAX_KEY_BYTES: usize = 1024;
 
 /// Query parameters naming S3 subresources or operations this proxy does not serve.
 const UNSERVED_SUBRESOURCES: &[&str] = &[
@@ -93,7 +93,7 @@ const UNSERVED_SUBRESOURCES: &[&str] = &[
 
 /// One routed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum S3Request {
+pub(crate) enum S3Request {
     /// `OPTIONS` on a data path (CORS preflight).
     Preflight,
     GetObject(ObjectTarget),
@@ -116,7 +116,7 @@ pub enum S3Request {
 
 /// The object a GetObject or HeadObject names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectTarget {
+pub(crate) struct ObjectTarget {
     /// The S3 bucket.
     pub account: String,
     /// The full S3 key, `{product}/{rest}` (or `{product}` alone).
@@ -129,7 +129,7 @@ pub struct ObjectTarget {
 
 /// Parameters shared by both listing versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListParams {
+pub(crate) struct ListParams {
     /// `prefix`; default empty.
     pub prefix: String,
     /// `delimiter`; default none.
@@ -142,7 +142,7 @@ pub struct ListParams {
 
 /// ListObjectsV2 parameters (`fetch-owner` is accepted and ignored).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListV2Params {
+pub(crate) struct ListV2Params {
     pub common: ListParams,
     /// `continuation-token`, opaque here (see `s3::list::token`); default none.
     pub continuation_token: Option<String>,
@@ -152,7 +152,7 @@ pub struct ListV2Params {
 
 /// ListObjects (v1) parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListV1Params {
+pub(crate) struct ListV1Params {
     pub common: ListParams,
     /// `marker`; default none.
     pub marker: Option<String>,
@@ -161,7 +161,7 @@ pub struct ListV1Params {
 /// Why a request names no operation this proxy serves. `crate::s3::error` maps each to S3's
 /// code and message; the detail here is for the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RouteError {
+pub(crate) enum RouteError {
     /// `InvalidRequest`.
     #[error("the path does not start with /")]
     PathNotAbsolute,
@@ -202,7 +202,7 @@ pub enum RouteError {
 
 /// Routes a request. `path` is the raw path as sent (still percent-encoded); `query` is the
 /// raw query without `?`.
-pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Request, RouteError> {
+pub(crate) fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Request, RouteError> {
     let Some(after_slash) = path.strip_prefix('/') else {
         return Err(RouteError::PathNotAbsolute);
     };
@@ -321,7 +321,7 @@ fn parse_encoding_type(value: Option<&str>) -> Result<bool, RouteError> {
 }
 
 /// Path-style bucket names: 3-63 of `a-z 0-9 . - _`, letter or digit at both ends.
-pub fn is_valid_bucket_name(name: &str) -> bool {
+fn is_valid_bucket_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     let edge_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     (3..=63).contains(&bytes.len())

@@ -27,7 +27,7 @@ use crate::session::seal::SessionKeys;
 use crate::web::{self, Body};
 
 /// The S3 read path as configured.
-pub struct S3Service<'c> {
+pub(crate) struct S3Service<'c> {
     pub catalogue: Option<&'c Catalogue>,
     /// The setting (`UPSTREAM_API_URL` or `CATALOGUE`) that is set but refused: every look-up
     /// is then a 503 naming it, never a 404 nor an answer from the other source.
@@ -43,7 +43,7 @@ impl<'c> S3Service<'c> {
     /// Routes and answers an S3 request (the router sends every path that is neither `/` nor
     /// a dot path). `signer` mints the per-caller JWTs for the upstream API (the provider's;
     /// `None` when off).
-    pub async fn handle<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
+    pub(crate) async fn handle<H: HttpClient, R: ObjectStore, S: Signer + 'static>(
         &self,
         req: &Request<Vec<u8>>,
         io: &Io<'_, H, R>,

@@ -9,19 +9,19 @@ use crate::secret::SecretString;
 const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /// `ASIA` + 16 upper-case alphanumerics, like AWS's temporary access key ids.
-pub fn access_key_id(random: &dyn Random) -> String {
+pub(crate) fn access_key_id(random: &dyn Random) -> String {
     format!("ASIA{}", alphanumerics(random, 16))
 }
 
 /// 40 characters of base64 alphabet, like AWS's secret access keys (30 random bytes).
-pub fn secret_access_key(random: &dyn Random) -> SecretString {
+pub(crate) fn secret_access_key(random: &dyn Random) -> SecretString {
     let mut bytes = zeroize::Zeroizing::new([0u8; 30]);
     random.fill(&mut *bytes);
     SecretString::new(STANDARD.encode(*bytes))
 }
 
 /// An `AROA…` role id, stable per role name.
-pub fn role_id(role: &str) -> String {
+pub(crate) fn role_id(role: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(role.as_bytes());
     let tail: String = digest

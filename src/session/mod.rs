@@ -8,13 +8,13 @@
 //! | [`seal`] | the self-contained session token (AES-256-GCM) and its claims |
 //! | [`credentials`] | access key ids, secret access keys, role ids |
 
-pub mod credentials;
-pub mod seal;
+pub(crate) mod credentials;
+pub(crate) mod seal;
 
 use crate::platform::Random;
 
 /// A request id in UUID v4 form.
-pub fn request_id(random: &dyn Random) -> String {
+pub(crate) fn request_id(random: &dyn Random) -> String {
     let mut b = [0u8; 16];
     random.fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;

@@ -20,18 +20,18 @@ use crate::platform::Random;
 use crate::policy::SessionPolicy;
 use crate::secret::{SecretBytes, SecretString};
 
-pub const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 const KEY_ID_LEN: usize = 4;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN;
 /// Longest token accepted for opening (the largest sealable claims fit well inside).
-pub const MAX_TOKEN_CHARS: usize = 8192;
+const MAX_TOKEN_CHARS: usize = 8192;
 
 /// What a session token carries. The JSON names and forms are the wire format of every token
 /// already issued; the checked types are checked again when a token is opened.
 #[derive(Serialize, Deserialize)]
-pub struct SessionClaims {
+pub(crate) struct SessionClaims {
     pub sub: Subject,
     pub iss: Issuer,
     pub aud: Audience,
@@ -64,7 +64,7 @@ impl std::fmt::Debug for SessionClaims {
 
 impl SessionClaims {
     /// The caller the session was issued to.
-    pub fn caller(&self) -> crate::identity::Caller {
+    pub(crate) fn caller(&self) -> crate::identity::Caller {
         crate::identity::Caller::new(self.iss.clone(), self.sub.clone())
     }
 }
@@ -100,17 +100,17 @@ mod sealed_secret {
 
     use crate::secret::SecretString;
 
-    pub fn serialize<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(secret.expose_secret())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
         String::deserialize(deserializer).map(SecretString::new)
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     #[error("session token is malformed")]
     Malformed,
     #[error("session token version is not supported")]
@@ -124,7 +124,7 @@ pub enum OpenError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     #[error("must be base64 of exactly 32 bytes")]
     BadKey,
 }
@@ -158,7 +158,7 @@ impl SealKey {
 }
 
 /// The current sealing key and, during a rotation, the previous one.
-pub struct SessionKeys {
+pub(crate) struct SessionKeys {
     current: SealKey,
     previous: Option<SealKey>,
 }
@@ -171,14 +171,14 @@ impl std::fmt::Debug for SessionKeys {
 
 /// Which key a token was opened with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenedWith {
+pub(crate) enum OpenedWith {
     Current,
     Previous,
 }
 
 impl SessionKeys {
     /// `current` and `previous` are base64 of 32 random bytes each. The error says which failed.
-    pub fn new(current: &str, previous: Option<&str>) -> Result<Self, (&'static str, KeyError)> {
+    pub(crate) fn new(current: &str, previous: Option<&str>) -> Result<Self, (&'static str, KeyError)> {
         let current = SealKey::parse(current).map_err(|e| ("SESSION_TOKEN_KEY", e))?;
         let previous = previous
             .map(SealKey::parse)
@@ -188,7 +188,7 @@ impl SessionKeys {
     }
 
     /// Seals `claims` with the current key and a fresh random nonce.
-    pub fn seal(&self, claims: &SessionClaims, random: &dyn Random) -> String {
+    pub(crate) fn seal(&self, claims: &SessionClaims, random: &dyn Random) -> String {
         let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(claims).unwrap_or_default());
         self.seal_bytes(&plaintext, random)
     }
@@ -220,7 +220,7 @@ impl SessionKeys {
     }
 
     /// Opens a token: version, key, tag, then expiry against `now` (seconds).
-    pub fn open(&self, token: &str, now: u64) -> Result<(SessionClaims, OpenedWith), OpenError> {
+    pub(crate) fn open(&self, token: &str, now: u64) -> Result<(SessionClaims, OpenedWith), OpenError> {
         if token.len() > MAX_TOKEN_CHARS {
             return Err(OpenError::Malformed);
         }

@@ -8,11 +8,11 @@
 //! | [`response`] | AWS's XML, success and error |
 //! | [`error`] | errors and their one mapping to AWS codes |
 
-pub mod error;
-pub mod idp_keys;
-pub mod request;
-pub mod response;
-pub mod verify;
+pub(crate) mod error;
+pub(crate) mod idp_keys;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod verify;
 
 use http::{Request, Response};
 
@@ -24,21 +24,21 @@ use crate::sts::idp_keys::KeyCache;
 use crate::sts::verify::TrustPolicy;
 use crate::web::Body;
 
-pub const STS_PATH: &str = "/.sts";
+pub(crate) const STS_PATH: &str = "/.sts";
 /// The methods `/.sts` serves (AWS's query API takes GET and POST); the first is what
 /// `Allow` lists first.
-pub const METHODS: &[http::Method] = &[
+pub(crate) const METHODS: &[http::Method] = &[
     http::Method::GET,
     http::Method::HEAD,
     http::Method::OPTIONS,
     http::Method::POST,
 ];
 /// The account id shown in ARNs.
-pub const ACCOUNT_ID: &str = "000000000000";
+const ACCOUNT_ID: &str = "000000000000";
 
 /// The STS's settings.
 #[derive(Debug, Clone)]
-pub struct StsConfig {
+pub(crate) struct StsConfig {
     /// `AUTH_ISSUER` and `AUTH_AUDIENCE`.
     pub trust: TrustPolicy,
     /// `STS_MAX_SESSION_DURATION_SECS`. Default 3600.
@@ -46,7 +46,7 @@ pub struct StsConfig {
 }
 
 /// The STS as configured: off (no audience), broken, or serving.
-pub enum StsState<'c> {
+pub(crate) enum StsState<'c> {
     Off,
     Misconfigured(String),
     On {
@@ -55,7 +55,7 @@ pub enum StsState<'c> {
     },
 }
 
-pub struct Sts<'c> {
+pub(crate) struct Sts<'c> {
     state: StsState<'c>,
     idp_keys: KeyCache,
 }
@@ -70,32 +70,33 @@ struct Outcome {
 }
 
 impl<'c> Sts<'c> {
-    pub fn new(state: StsState<'c>) -> Self {
+    pub(crate) fn new(state: StsState<'c>) -> Self {
         Self {
             state,
             idp_keys: KeyCache::default(),
         }
     }
 
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         matches!(self.state, StsState::On { .. })
     }
 
     /// The first trusted issuer, when the STS is serving (for the insecure test routes).
-    pub fn first_issuer(&self) -> Option<&crate::identity::Issuer> {
+    #[cfg(any(test, feature = "insecure-test-routes"))]
+    pub(crate) fn first_issuer(&self) -> Option<&crate::identity::Issuer> {
         match &self.state {
             StsState::On { config, .. } => config.trust.issuers.first().map(|t| &t.issuer),
             _ => None,
         }
     }
 
-    pub fn is_misconfigured(&self) -> bool {
+    pub(crate) fn is_misconfigured(&self) -> bool {
         matches!(self.state, StsState::Misconfigured(_))
     }
 
     /// Answers one request to `/.sts`: a CORS preflight, a 405 in AWS's XML for a method it
     /// does not serve, else an exchange, which it logs in one line.
-    pub async fn handle<H: HttpClient, R>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Response<Body> {
+    pub(crate) async fn handle<H: HttpClient, R>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Response<Body> {
         let method = req.method();
         if method == http::Method::OPTIONS {
             return crate::web::preflight(req.headers(), METHODS);

@@ -6,11 +6,11 @@ use crate::encoding::xml_escape;
 use crate::sts::error::StsError;
 use crate::web::{self, Body};
 
-pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub(crate) const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// What a successful exchange returns.
 #[derive(Debug)]
-pub struct Issued<'a> {
+pub(crate) struct Issued<'a> {
     pub subject: &'a str,
     pub audience: &'a str,
     pub provider: &'a str,
@@ -34,7 +34,7 @@ fn xml_response(status: http::StatusCode, body: String, request_id: &str) -> Res
 }
 
 /// `AssumeRoleWithWebIdentityResponse`.
-pub fn success(i: &Issued<'_>) -> Response<Body> {
+pub(crate) fn success(i: &Issued<'_>) -> Response<Body> {
     let e = xml_escape;
     let body = format!(
         "<AssumeRoleWithWebIdentityResponse xmlns=\"{NAMESPACE}\">\n\
@@ -72,7 +72,7 @@ pub fn success(i: &Issued<'_>) -> Response<Body> {
 }
 
 /// `ErrorResponse` with AWS's code and status for `err`.
-pub fn error(err: &StsError, request_id: &str) -> Response<Body> {
+pub(crate) fn error(err: &StsError, request_id: &str) -> Response<Body> {
     let (code, status) = err.wire();
     let body = format!(
         "<ErrorResponse xmlns=\"{NAMESPACE}\">\n\

@@ -11,24 +11,24 @@ use crate::sts::error::StsError;
 use crate::sts::idp_keys::{IdpError, KeyCache};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-pub const LEEWAY_SECS: u64 = 60;
+const LEEWAY_SECS: u64 = 60;
 
 /// Whom the exchange trusts: each issuer with the audiences (client ids) it may present.
 #[derive(Debug, Clone)]
-pub struct TrustPolicy {
+pub(crate) struct TrustPolicy {
     pub issuers: Vec<TrustedIssuer>,
 }
 
 /// One trusted issuer (`AUTH_ISSUER`) and its accepted audiences (`AUTH_AUDIENCE`).
 #[derive(Debug, Clone)]
-pub struct TrustedIssuer {
+pub(crate) struct TrustedIssuer {
     pub issuer: Issuer,
     pub audiences: Vec<Audience>,
 }
 
 impl TrustPolicy {
     /// Every issuer, trusted for the same audiences (the comma-separated `AUTH_AUDIENCE`).
-    pub fn same_audiences(issuers: Vec<Issuer>, audiences: Vec<Audience>) -> Self {
+    pub(crate) fn same_audiences(issuers: Vec<Issuer>, audiences: Vec<Audience>) -> Self {
         Self {
             issuers: issuers
                 .into_iter()
@@ -43,28 +43,28 @@ impl TrustPolicy {
 
 /// An identity whose token passed every check. Only [`verify`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedIdentity {
+pub(crate) struct VerifiedIdentity {
     issuer: Issuer,
     subject: Subject,
     audience: Audience,
 }
 
 impl VerifiedIdentity {
-    pub fn issuer(&self) -> &Issuer {
+    pub(crate) fn issuer(&self) -> &Issuer {
         &self.issuer
     }
 
-    pub fn subject(&self) -> &Subject {
+    pub(crate) fn subject(&self) -> &Subject {
         &self.subject
     }
 
     /// The accepted audience the token was issued for.
-    pub fn audience(&self) -> &Audience {
+    pub(crate) fn audience(&self) -> &Audience {
         &self.audience
     }
 
     /// The caller, (issuer, subject).
-    pub fn caller(&self) -> Caller {
+    pub(crate) fn caller(&self) -> Caller {
         Caller::new(self.issuer.clone(), self.subject.clone())
     }
 }
@@ -102,7 +102,10 @@ fn numeric_date(v: &Option<Value>, name: &str) -> Result<Option<u64>, StsError> 
 }
 
 /// Which trusted issuer the (still unverified) token claims to come from.
-pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> Result<&'p TrustedIssuer, StsError> {
+pub(crate) fn claimed_issuer<'p>(
+    jws: &UnverifiedJws<'_>,
+    policy: &'p TrustPolicy,
+) -> Result<&'p TrustedIssuer, StsError> {
     let claims: IssOnly = serde_json::from_slice(jws.unverified_payload())
         .map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
     let Some(Value::String(iss)) = claims.iss else {
@@ -128,13 +131,13 @@ fn claimed_audience(aud: &Option<Value>) -> Option<String> {
 
 /// The web identity token as a compact JWS (RFC 7515 §7.1), parsed once per exchange:
 /// [`claimed_issuer`] and [`verify`] read it.
-pub fn parse_token(token: &str) -> Result<UnverifiedJws<'_>, StsError> {
+pub(crate) fn parse_token(token: &str) -> Result<UnverifiedJws<'_>, StsError> {
     UnverifiedJws::parse(token).map_err(jws_error)
 }
 
 /// Verifies the signature with `trusted`'s keys (from `keys`, fetched as needed), then the
 /// claims.
-pub async fn verify<H: HttpClient>(
+pub(crate) async fn verify<H: HttpClient>(
     jws: UnverifiedJws<'_>,
     trusted: &TrustedIssuer,
     keys: &KeyCache,

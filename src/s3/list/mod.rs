@@ -11,8 +11,8 @@
 //! | [`xml`] | the `ListBucketResult` and `LocationConstraint` documents |
 //! | [`token`] | continuation tokens: where the next page begins, bound to the listing and caller |
 
-pub mod token;
-pub mod xml;
+pub(crate) mod token;
+pub(crate) mod xml;
 
 use http::Response;
 

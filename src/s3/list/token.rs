@@ -25,17 +25,17 @@ use crate::s3::error::ListingError;
 use crate::secret::{DerivedKeys, MacKey};
 
 /// The derived-key label of listing tokens.
-pub const LABEL: &str = "s3/list-token/v1";
+const LABEL: &str = "s3/list-token/v1";
 
 const VERSION: u8 = 1;
 const TAG_LEN: usize = 32;
 
 /// Who a token was issued to, as a hash (tokens are readable: no subject in them).
-pub type CallerTag = [u8; 32];
+pub(crate) type CallerTag = [u8; 32];
 
 /// The caller a token is bound to: the session's issuer and subject (a caller is the pair),
 /// or nobody signed in.
-pub fn caller_tag(principal: &Principal) -> CallerTag {
+pub(crate) fn caller_tag(principal: &Principal) -> CallerTag {
     let mut h = Sha256::new_with_prefix(b"oidc-sts-proxy/list-caller/v1\0");
     match principal {
         Principal::Anonymous => h.update([0]),
@@ -49,7 +49,7 @@ pub fn caller_tag(principal: &Principal) -> CallerTag {
 }
 
 /// The token key: derived from the deployment's secret, else the fixed public one.
-pub fn key(derived: Option<&DerivedKeys>) -> MacKey {
+pub(crate) fn key(derived: Option<&DerivedKeys>) -> MacKey {
     match derived {
         Some(keys) => keys.key(LABEL),
         None => DerivedKeys::from_secret(&[0; 32]).key(LABEL),
@@ -58,7 +58,7 @@ pub fn key(derived: Option<&DerivedKeys>) -> MacKey {
 
 /// The listing a token continues.
 #[derive(Debug, Clone, Copy)]
-pub struct Binding<'a> {
+pub(crate) struct Binding<'a> {
     pub caller: &'a CallerTag,
     pub account: &'a str,
     pub prefix: &'a str,
@@ -68,7 +68,7 @@ pub struct Binding<'a> {
 /// Where the next page begins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k", deny_unknown_fields)]
-pub enum Position {
+pub(crate) enum Position {
     /// A product's listing: the backend's cursor.
     #[serde(rename = "c")]
     Cursor { c: String },
@@ -105,7 +105,7 @@ fn signed_data(binding: &Binding<'_>, position: &[u8]) -> Vec<u8> {
 }
 
 /// The token for `position` in the listing `binding` names.
-pub fn encode(key: &MacKey, binding: &Binding<'_>, position: &Position) -> String {
+pub(crate) fn encode(key: &MacKey, binding: &Binding<'_>, position: &Position) -> String {
     let json = serde_json::to_vec(position).unwrap_or_default();
     let mut raw = Vec::with_capacity(1 + TAG_LEN + json.len());
     raw.push(VERSION);
@@ -115,7 +115,7 @@ pub fn encode(key: &MacKey, binding: &Binding<'_>, position: &Position) -> Strin
 }
 
 /// The position in `token`, if this worker issued it for the listing `binding` names.
-pub fn decode(key: &MacKey, binding: &Binding<'_>, token: &str) -> Result<Position, ListingError> {
+pub(crate) fn decode(key: &MacKey, binding: &Binding<'_>, token: &str) -> Result<Position, ListingError> {
     let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| ListingError::BadToken)?;
     let (version, rest) = raw.split_first().ok_or(ListingError::BadToken)?;
     if *version != VERSION || rest.len() < TAG_LEN {

@@ -18,43 +18,18 @@ use crate::encoding::{listing_encode, xml_escape};
 use crate::s3::route::{ListParams, ListV1Params, ListV2Params};
 
 /// The S3 XML namespace.
-pub const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+pub(crate) const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// One object in a listing page, under its S3 key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListEntry {
+pub(crate) struct ListEntry {
     pub key: String,
     pub size: u64,
     /// With its quotes, as in the `ETag` header.
     pub etag: String,
     pub last_modified_secs: u64,
-}
-
-/// Splits entries under `prefix` into contents and `CommonPrefixes`: a key with `delimiter`
-/// after the prefix rolls up into `prefix` + everything up to and including the first
-/// delimiter (S3's ListObjects semantics). Keys outside `prefix` are dropped; an empty or
-/// absent delimiter groups nothing. Order is kept; prefixes are de-duplicated.
-pub fn delimit(entries: Vec<ListEntry>, prefix: &str, delimiter: Option<&str>) -> (Vec<ListEntry>, Vec<String>) {
-    let delimiter = delimiter.filter(|d| !d.is_empty());
-    let mut contents = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    for entry in entries {
-        let Some(after) = entry.key.strip_prefix(prefix) else {
-            continue;
-        };
-        match delimiter.and_then(|d| after.find(d).map(|i| i + d.len())) {
-            Some(end) => {
-                let common = &entry.key[..prefix.len() + end];
-                if !prefixes.iter().any(|p| p == common) {
-                    prefixes.push(common.to_owned());
-                }
-            }
-            None => contents.push(entry),
-        }
-    }
-    (contents, prefixes)
 }
 
 /// Writes `<name>value</name>`, encoding the value for the listing's encoding type.
@@ -115,7 +90,7 @@ impl Writer {
 
 /// The ListObjectsV2 document for one page. `next_token` present means the listing is
 /// truncated (`IsTruncated` true, `NextContinuationToken` set).
-pub fn list_v2_xml(
+pub(crate) fn list_v2_xml(
     bucket: &str,
     params: &ListV2Params,
     entries: &[ListEntry],
@@ -144,7 +119,7 @@ pub fn list_v2_xml(
 
 /// The ListObjects (v1) document for one page. `NextMarker` is written when given (S3 only
 /// sends it with a delimiter; clients fall back to the last key without it).
-pub fn list_v1_xml(
+pub(crate) fn list_v1_xml(
     bucket: &str,
     params: &ListV1Params,
     entries: &[ListEntry],
@@ -167,7 +142,7 @@ pub fn list_v1_xml(
 }
 
 /// GetBucketLocation: `LocationConstraint`, empty for `us-east-1` (or no region), as S3 does.
-pub fn location_xml(region: Option<&str>) -> String {
+pub(crate) fn location_xml(region: Option<&str>) -> String {
     match region.filter(|r| !r.is_empty() && *r != "us-east-1") {
         None => format!("{XML_DECL}<LocationConstraint xmlns=\"{NAMESPACE}\"/>\n"),
         Some(r) => format!(
@@ -180,7 +155,6 @@ pub fn location_xml(region: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn entry(key: &str) -> ListEntry {
         ListEntry {
@@ -365,55 +339,5 @@ mod tests {
         assert_eq!(location_xml(None), empty);
         assert_eq!(location_xml(Some("us-east-1")), empty);
         assert!(location_xml(Some("eu-west-1")).contains(">eu-west-1</LocationConstraint>"));
-    }
-
-    #[test]
-    fn delimit_rolls_keys_up_to_the_first_delimiter_after_the_prefix() {
-        let entries = ["p/a", "p/d/1", "p/d/2", "p/e/f/g", "p/z", "q/x"].map(entry).to_vec();
-        let (contents, prefixes) = delimit(entries, "p/", Some("/"));
-        let keys: Vec<&str> = contents.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["p/a", "p/z"]);
-        assert_eq!(prefixes, ["p/d/", "p/e/"]);
-    }
-
-    #[test]
-    fn delimit_without_delimiter_keeps_every_key_under_the_prefix() {
-        let entries = ["p/a", "p/d/1", "q/x"].map(entry).to_vec();
-        for d in [None, Some("")] {
-            let (contents, prefixes) = delimit(entries.clone(), "p/", d);
-            assert_eq!(contents.len(), 2);
-            assert!(prefixes.is_empty());
-        }
-    }
-
-    #[test]
-    fn delimit_handles_multi_character_delimiters_and_partial_prefixes() {
-        let entries = ["photos--2024--a", "photos--2025", "phone"].map(entry).to_vec();
-        let (contents, prefixes) = delimit(entries, "pho", Some("--"));
-        assert_eq!(prefixes, ["photos--"]);
-        assert_eq!(contents.len(), 1);
-    }
-
-    proptest! {
-        #[test]
-        fn delimit_partitions_keys_under_the_prefix(
-            keys in proptest::collection::btree_set("[ab/]{0,6}", 0..20),
-            prefix in "[ab/]{0,2}",
-            delimiter in proptest::option::of("[/b]{1,2}"),
-        ) {
-            let entries: Vec<ListEntry> = keys.iter().map(|k| entry(k)).collect();
-            let (contents, prefixes) = delimit(entries, &prefix, delimiter.as_deref());
-            for k in keys.iter().filter(|k| k.starts_with(prefix.as_str())) {
-                let listed = contents.iter().any(|e| &e.key == k);
-                let rolled = prefixes.iter().any(|p| k.starts_with(p.as_str()));
-                prop_assert!(listed != rolled, "{k} listed={listed} rolled={rolled}");
-            }
-            for p in &prefixes {
-                prop_assert!(p.starts_with(prefix.as_str()));
-                if let Some(d) = &delimiter {
-                    prop_assert!(p.ends_with(d.as_str()));
-                }
-            }
-        }
     }
 }

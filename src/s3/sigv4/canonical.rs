@@ -13,7 +13,7 @@ use crate::encoding::{percent_decode, uri_encode, uri_encode_into};
 /// METHOD \n CanonicalURI \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n payload_hash
 /// ```
 /// (`CanonicalHeaders` ends in its own newline, so a blank line precedes `SignedHeaders`.)
-pub fn canonical_request(
+pub(crate) fn canonical_request(
     req: &SigV4Request,
     method: &Method,
     path: &str,
@@ -39,7 +39,7 @@ pub fn canonical_request(
 
 /// S3's canonical URI: each `/`-separated segment of the raw path percent-decoded, then
 /// `UriEncode`d once. No dot-segment removal; empty segments kept. An empty path is `/`.
-pub fn canonical_uri(path: &str) -> Result<String, SigV4Error> {
+pub(crate) fn canonical_uri(path: &str) -> Result<String, SigV4Error> {
     if path.is_empty() {
         return Ok("/".to_owned());
     }
@@ -56,7 +56,7 @@ pub fn canonical_uri(path: &str) -> Result<String, SigV4Error> {
 
 /// The canonical query string: each parameter's name and value decoded and `UriEncode`d,
 /// sorted by name then value, joined with `&`. `X-Amz-Signature` is left out when presigned.
-pub fn canonical_query(query: Option<&str>, presigned: bool) -> Result<String, SigV4Error> {
+pub(crate) fn canonical_query(query: Option<&str>, presigned: bool) -> Result<String, SigV4Error> {
     let bad = SigV4Error::InvalidPercentEncoding { part: "query" };
     let mut pairs = Vec::new();
     for piece in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {

@@ -6,7 +6,7 @@
 /// Each variant's doc names the S3 code it is answered with and S3's message for it; the
 /// mapping itself is `crate::s3::error`'s, with every other S3 error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SigV4Error {
+pub(crate) enum SigV4Error {
     /// Header: `InvalidRequest` ("The authorization mechanism you have provided is not
     /// supported"). Presigned: `AuthorizationQueryParametersError`.
     #[error("only AWS4-HMAC-SHA256 is supported")]

@@ -66,18 +66,20 @@ pub(crate) mod test_client;
 mod vectors;
 mod verify;
 
-pub use canonical::{canonical_query, canonical_request, canonical_uri};
-pub use error::SigV4Error;
-pub use parse::{parse_auth, AuthKind, CredentialScope, SigV4Request};
-pub use signature::{signature, signing_key, string_to_sign};
-pub use verify::{verify, verify_signature, MAX_PRESIGNED_EXPIRES_SECS, MAX_SKEW_SECS};
+pub(crate) use canonical::canonical_request;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use canonical::{canonical_query, canonical_uri};
+pub(crate) use error::SigV4Error;
+pub(crate) use parse::{parse_auth, SigV4Request};
+pub(crate) use signature::{signature, signing_key, string_to_sign};
+pub(crate) use verify::verify;
 
 /// The one signing algorithm accepted.
-pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The payload hash of a request that does not sign its body.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The only service this verifier accepts in a credential scope.
-pub const SERVICE: &str = "s3";
+pub(crate) const SERVICE: &str = "s3";
 /// The last element of every credential scope.
 const TERMINATOR: &str = "aws4_request";
 /// The header that carries the payload hash of header auth.

@@ -26,7 +26,7 @@ const Q_V2_ACCESS_KEY_ID: &str = "AWSAccessKeyId";
 
 /// Where the signature travelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthKind {
+pub(crate) enum AuthKind {
     /// `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
     Header,
     /// Query-string authentication (a presigned URL), valid `expires_secs` after `X-Amz-Date`.
@@ -35,7 +35,7 @@ pub enum AuthKind {
 
 /// The credential scope from `Credential=`: `date/region/service/aws4_request`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialScope {
+pub(crate) struct CredentialScope {
     date: String,
     region: String,
     service: String,
@@ -43,29 +43,29 @@ pub struct CredentialScope {
 
 impl CredentialScope {
     /// `yyyymmdd` as sent (checked against `x-amz-date` by [`verify`]).
-    pub fn date(&self) -> &str {
+    pub(crate) fn date(&self) -> &str {
         &self.date
     }
 
     /// The region as sent (checked by [`verify`]).
-    pub fn region(&self) -> &str {
+    pub(crate) fn region(&self) -> &str {
         &self.region
     }
 
     /// The service as sent (checked by [`verify`]).
-    pub fn service(&self) -> &str {
+    pub(crate) fn service(&self) -> &str {
         &self.service
     }
 
     /// The scope line of the string to sign: `date/region/service/aws4_request`.
-    pub fn to_scope_string(&self) -> String {
+    pub(crate) fn to_scope_string(&self) -> String {
         format!("{}/{}/{}/{TERMINATOR}", self.date, self.region, self.service)
     }
 }
 
 /// A request's SigV4 authentication, parsed but not yet verified.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SigV4Request {
+pub(crate) struct SigV4Request {
     access_key_id: String,
     scope: CredentialScope,
     amz_date: String,
@@ -91,49 +91,51 @@ impl std::fmt::Debug for SigV4Request {
 }
 
 impl SigV4Request {
-    /// The access key id from `Credential=`.
-    pub fn access_key_id(&self) -> &str {
+    /// The access key id from `Credential=` (checked by `check_access_key_id`).
+    #[cfg(test)]
+    pub(crate) fn access_key_id(&self) -> &str {
         &self.access_key_id
     }
 
-    pub fn scope(&self) -> &CredentialScope {
+    pub(crate) fn scope(&self) -> &CredentialScope {
         &self.scope
     }
 
     /// `x-amz-date` / `X-Amz-Date` as sent: `yyyymmddThhmmssZ`.
-    pub fn amz_date(&self) -> &str {
+    pub(crate) fn amz_date(&self) -> &str {
         &self.amz_date
     }
 
     /// `x-amz-date` in seconds since the Unix epoch.
-    pub fn request_time_secs(&self) -> u64 {
+    pub(crate) fn request_time_secs(&self) -> u64 {
         self.request_secs
     }
 
     /// Lower-case, sorted, unique.
-    pub fn signed_headers(&self) -> &[String] {
+    pub(crate) fn signed_headers(&self) -> &[String] {
         &self.signed_headers
     }
 
-    pub fn signature(&self) -> &[u8; 32] {
+    pub(crate) fn signature(&self) -> &[u8; 32] {
         &self.signature
     }
 
     /// `x-amz-security-token` (header auth) or `X-Amz-Security-Token` (presigned).
-    pub fn security_token(&self) -> Option<&str> {
+    pub(crate) fn security_token(&self) -> Option<&str> {
         self.security_token.as_deref()
     }
 
-    pub fn kind(&self) -> AuthKind {
+    pub(crate) fn kind(&self) -> AuthKind {
         self.kind
     }
 
-    pub fn is_presigned(&self) -> bool {
+    pub(crate) fn is_presigned(&self) -> bool {
         matches!(self.kind, AuthKind::Presigned { .. })
     }
 
     /// `X-Amz-Expires`, for presigned requests.
-    pub fn expires_secs(&self) -> Option<u64> {
+    #[cfg(test)]
+    pub(crate) fn expires_secs(&self) -> Option<u64> {
         match self.kind {
             AuthKind::Presigned { expires_secs } => Some(expires_secs),
             AuthKind::Header => None,
@@ -142,7 +144,7 @@ impl SigV4Request {
 
     /// Checks that `Credential=` names `expected`, the access key id the security token was
     /// issued with.
-    pub fn check_access_key_id(&self, expected: &str) -> Result<(), SigV4Error> {
+    pub(crate) fn check_access_key_id(&self, expected: &str) -> Result<(), SigV4Error> {
         if bool::from(self.access_key_id.as_bytes().ct_eq(expected.as_bytes())) {
             Ok(())
         } else {
@@ -186,7 +188,7 @@ impl SigV4Request {
 /// `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Signature` in the query): it is anonymous.
 /// `method` and `path` are taken so that callers hand `parse_auth` and [`verify`] the same
 /// parts; parsing reads only the query and the headers.
-pub fn parse_auth(
+pub(crate) fn parse_auth(
     _method: &Method,
     _path: &str,
     query: Option<&str>,

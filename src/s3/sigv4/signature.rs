@@ -11,7 +11,7 @@ use super::{ALGORITHM, TERMINATOR};
 type HmacSha256 = Hmac<Sha256>;
 
 /// SigV4 task 2: `AWS4-HMAC-SHA256 \n amz_date \n scope \n hex(sha256(canonical_request))`.
-pub fn string_to_sign(req: &SigV4Request, canonical_request: &str) -> String {
+pub(crate) fn string_to_sign(req: &SigV4Request, canonical_request: &str) -> String {
     format!(
         "{ALGORITHM}\n{}\n{}\n{}",
         req.amz_date(),
@@ -22,7 +22,7 @@ pub fn string_to_sign(req: &SigV4Request, canonical_request: &str) -> String {
 
 /// SigV4 task 3, the signing key: HMAC-SHA256 chained over `"AWS4" + secret`, date, region,
 /// service and `aws4_request`.
-pub fn signing_key(secret_access_key: &str, date: &str, region: &str, service: &str) -> Zeroizing<[u8; 32]> {
+pub(crate) fn signing_key(secret_access_key: &str, date: &str, region: &str, service: &str) -> Zeroizing<[u8; 32]> {
     let mut seed = Zeroizing::new(Vec::with_capacity(4 + secret_access_key.len()));
     seed.extend_from_slice(b"AWS4");
     seed.extend_from_slice(secret_access_key.as_bytes());
@@ -33,7 +33,7 @@ pub fn signing_key(secret_access_key: &str, date: &str, region: &str, service: &
 }
 
 /// SigV4 task 4, the signature: HMAC-SHA256 of the string to sign under the signing key.
-pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> [u8; 32] {
+pub(crate) fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> [u8; 32] {
     hmac_sha256(signing_key, string_to_sign.as_bytes())
 }
 

@@ -13,15 +13,15 @@ use super::{parse_auth, verify, SigV4Error, SigV4Request};
 type HmacSha256 = Hmac<Sha256>;
 
 /// The SHA-256 of an empty body.
-pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+pub(crate) const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The S3 code a refusal is answered with (the mapping is `crate::s3::error`'s).
-pub fn s3_code(e: &SigV4Error) -> &'static str {
+pub(crate) fn s3_code(e: &SigV4Error) -> &'static str {
     crate::s3::error::S3Error::from(e.clone()).code().as_str()
 }
 
 /// A header map of `pairs`, in order, repeated names appended.
-pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+pub(crate) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
         map.append(
@@ -33,16 +33,16 @@ pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 }
 
 /// The client's clock: 2026-03-01T12:00:00Z.
-pub const T: u64 = 1_772_366_400;
+pub(crate) const T: u64 = 1_772_366_400;
 /// [`T`] as `x-amz-date`.
-pub const AMZ_DATE: &str = "20260301T120000Z";
+pub(crate) const AMZ_DATE: &str = "20260301T120000Z";
 /// The client's secret access key.
-pub const SECRET: &str = "client-secret/with+odd=chars";
+pub(crate) const SECRET: &str = "client-secret/with+odd=chars";
 /// The client's session token.
-pub const TOKEN: &str = "token-123";
+pub(crate) const TOKEN: &str = "token-123";
 
 /// Python's `urllib.parse.quote(s, safe)`.
-pub fn quote(s: &str, safe: &str) -> String {
+fn quote(s: &str, safe: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) || safe.as_bytes().contains(&b) {
@@ -60,7 +60,7 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-pub struct Client {
+pub(crate) struct Client {
     pub service: &'static str,
     pub region: &'static str,
     pub secret: &'static str,
@@ -68,7 +68,7 @@ pub struct Client {
     pub sign_host: bool,
 }
 
-pub struct Signed {
+pub(crate) struct Signed {
     pub path: String,
     pub query: Option<String>,
     pub headers: HeaderMap,
@@ -110,7 +110,7 @@ impl Client {
     }
 
     /// Header auth for `GET /{bucket_and_key}?{params}`, body hash `payload`.
-    pub fn get(&self, bucket_and_key: &str, params: &[(&str, &str)], payload: &str) -> Signed {
+    pub(crate) fn get(&self, bucket_and_key: &str, params: &[(&str, &str)], payload: &str) -> Signed {
         let path = format!("/{}", quote(bucket_and_key, "/~"));
         let mut encoded: Vec<(String, String)> = params
             .iter()
@@ -160,7 +160,7 @@ impl Client {
     }
 
     /// A presigned GET of `/{bucket_and_key}` valid for `expires` seconds.
-    pub fn presign(&self, bucket_and_key: &str, expires: u64) -> Signed {
+    pub(crate) fn presign(&self, bucket_and_key: &str, expires: u64) -> Signed {
         let path = format!("/{}", quote(bucket_and_key, "/~"));
         let expires = expires.to_string();
         let credential = self.credential();
@@ -193,18 +193,24 @@ impl Client {
 }
 
 impl Signed {
-    pub fn parse(&self) -> SigV4Request {
+    pub(crate) fn parse(&self) -> SigV4Request {
         parse_auth(&Method::GET, &self.path, self.query.as_deref(), &self.headers)
             .unwrap()
             .expect("signed")
     }
 
-    pub fn verify_at(&self, now: u64) -> Result<(), SigV4Error> {
+    pub(crate) fn verify_at(&self, now: u64) -> Result<(), SigV4Error> {
         self.verify_as(&self.path, self.query.as_deref(), &self.headers, now)
     }
 
     /// Verifies the signature sent against a possibly different request.
-    pub fn verify_as(&self, path: &str, query: Option<&str>, headers: &HeaderMap, now: u64) -> Result<(), SigV4Error> {
+    pub(crate) fn verify_as(
+        &self,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Result<(), SigV4Error> {
         verify(&self.parse(), &Method::GET, path, query, headers, SECRET, now)
     }
 }

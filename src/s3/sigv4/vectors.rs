@@ -5,7 +5,7 @@
 use http::{HeaderMap, Method};
 
 use super::test_client::{headers, s3_code, EMPTY_SHA256};
-use super::verify::payload_hash;
+use super::verify::{payload_hash, verify_signature};
 use super::*;
 
 /// The AWS SigV4 test suite, one test per case (tests/vectors/sigv4/README.md).

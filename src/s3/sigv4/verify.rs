@@ -10,9 +10,9 @@ use super::signature::{signature, signing_key, string_to_sign};
 use super::{SigV4Error, AMZ_CONTENT_SHA256, SERVICE, UNSIGNED_PAYLOAD};
 
 /// How far `x-amz-date` may be from the server's clock (S3: 15 minutes).
-pub const MAX_SKEW_SECS: u64 = 15 * 60;
+const MAX_SKEW_SECS: u64 = 15 * 60;
 /// The longest validity of a presigned URL (S3: 7 days).
-pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 604_800;
+const MAX_PRESIGNED_EXPIRES_SECS: u64 = 604_800;
 const MAX_REGION_LEN: usize = 32;
 
 /// Verifies a request's SigV4 authentication with S3's rules.
@@ -20,7 +20,7 @@ const MAX_REGION_LEN: usize = 32;
 /// `secret_access_key` is the secret that belongs to `req.access_key_id()`;
 /// `now_unix_secs` is the server's clock. The checks run in this order: scope (service,
 /// region, date), `host` signed, time (skew, presigned expiry), payload hash, signature.
-pub fn verify(
+pub(crate) fn verify(
     req: &SigV4Request,
     method: &Method,
     path: &str,
@@ -129,7 +129,7 @@ pub(super) fn payload_hash<'h>(req: &SigV4Request, headers: &'h HeaderMap) -> Re
 ///
 /// Service-agnostic: no S3 rule is applied; `payload_hash` is the canonical request's last
 /// line as the caller decided it. [`verify`] is the S3 entry point.
-pub fn verify_signature(
+pub(crate) fn verify_signature(
     req: &SigV4Request,
     method: &Method,
     path: &str,

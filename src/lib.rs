@@ -1,25 +1,29 @@
 //! oidc-sts-proxy: an identity gateway for object data on Cloudflare Workers.
 //!
 //! The crate is a sans-IO core, compiled and tested natively, plus a thin Workers
-//! adapter ([`adapter`], wasm32 only) that converts types, reads the environment and
+//! adapter (`adapter`, wasm32 only) that converts types, reads the environment and
 //! implements the I/O traits with Workers APIs.
 //!
 //! | module | what |
 //! |---|---|
-//! | [`router`] | the request path: routes, methods, CORS, `HEAD` |
+//! | `router` | the request path: which family answers, then `HEAD` and CORS for all |
+//! | `info` | `GET /`: what this deployment is and which features are on |
 //! | [`oidc`] | the OpenID provider: keys, discovery, JWKS, minting upstream JWTs; JOSE verification |
-//! | [`sts`] | the security token service: `AssumeRoleWithWebIdentity` at `/.sts` |
-//! | [`s3`] | the S3-compatible read path: SigV4 verification |
-//! | [`config`] | settings read once per isolate, typed errors |
-//! | [`identity`] | checked issuer, audience and subject strings |
-//! | [`secret`] | redacting containers for secrets |
-//! | [`platform`] | clock and randomness, passed in |
-//! | [`session`] | sealed session tokens, temporary credentials, request ids: issued by the STS, opened by S3 |
-//! | [`policy`] | session policies: parsed at `/.sts`, sealed compactly, enforced on the S3 path |
-//! | [`web`] | shared HTTP plumbing |
-//! | [`edge`] | what the platform does to requests and responses in transit, undone or prevented |
-//! | [`time`] | UTC calendar formatting |
+//! | `sts` | the security token service: `AssumeRoleWithWebIdentity` at `/.sts` |
+//! | `s3` | the S3-compatible read path: routing, SigV4, listings, objects, S3 errors |
+//! | `session` | sealed session tokens, temporary credentials, request ids: issued by the STS, opened by S3 |
+//! | `policy` | session policies: parsed at `/.sts`, sealed compactly, enforced on the S3 path |
+//! | `access` | authorisation: the upstream API client and the embedded catalogue |
+//! | `backend` | the object stores behind the proxy: R2 or S3-compatible buckets, SigV4 signing |
+//! | `config` | settings read once per isolate, typed errors |
+//! | `identity` | checked issuer, audience and subject strings |
+//! | `secret` | redacting containers for secrets |
+//! | `platform` | clock, randomness and the I/O traits, passed in |
+//! | `web` | shared HTTP plumbing: bodies, JSON errors, CORS, conditionals, `HEAD` |
+//! | `edge` | what the platform does to requests and responses in transit, undone or prevented |
 //! | `encoding` | percent-encoding, the strict percent-decoder, XML escaping |
+//! | `time` | every wire date format: RFC 3339, `x-amz-date`, HTTP-date |
+//! | `testing` | the insecure `/.test` routes (feature `insecure-test-routes`) |
 //! | `fuzz` | fuzz targets for every parser an attacker reaches (tests and `fuzzing` builds) |
 
 #![forbid(unsafe_code)]

@@ -65,7 +65,7 @@ pub(crate) struct Sts<'c> {
 struct Outcome {
     issuer: Option<String>,
     audience: Option<String>,
-    /// [`Caller::pseudonym`] of the verified (issuer, subject).
+    /// [`Caller::pseudonym`](crate::identity::Caller::pseudonym) of the verified (issuer, subject).
     caller: Option<String>,
 }
 

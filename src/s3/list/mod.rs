@@ -8,7 +8,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`xml`] | the `ListBucketResult` and `LocationConstraint` documents |
+//! | [`xml`](mod@xml) | the `ListBucketResult` and `LocationConstraint` documents |
 //! | [`token`] | continuation tokens: where the next page begins, bound to the listing and caller |
 
 pub(crate) mod token;

@@ -21,10 +21,10 @@
 //! | `verify` | S3's rules (scope, `host`, time, payload hash), then the signature |
 //! | `error` | why a request was refused |
 //!
-//! [`canonical_request`], [`string_to_sign`], [`signing_key`], [`signature`] and
-//! [`verify_signature`] are service-agnostic (they take the payload hash as given and never
-//! normalise the path), so the AWS SigV4 test suite checks them directly; [`verify`] adds
-//! what S3 requires on top.
+//! [`canonical_request`], [`string_to_sign`], [`signing_key`], [`signature`](fn@signature)
+//! and [`verify_signature`](verify::verify_signature) are service-agnostic (they take the
+//! payload hash as given and never normalise the path), so the AWS SigV4 test suite checks
+//! them directly; [`verify`](fn@verify) adds what S3 requires on top.
 //!
 //! S3's rules, as implemented (AWS S3 API reference, "Authenticating Requests (AWS Signature
 //! Version 4)"; "Signature Calculations for the Authorization Header"; "Authenticating

@@ -42,17 +42,17 @@ pub(crate) struct CredentialScope {
 }
 
 impl CredentialScope {
-    /// `yyyymmdd` as sent (checked against `x-amz-date` by [`verify`]).
+    /// `yyyymmdd` as sent (checked against `x-amz-date` by [`verify`](fn@super::verify)).
     pub(crate) fn date(&self) -> &str {
         &self.date
     }
 
-    /// The region as sent (checked by [`verify`]).
+    /// The region as sent (checked by [`verify`](fn@super::verify)).
     pub(crate) fn region(&self) -> &str {
         &self.region
     }
 
-    /// The service as sent (checked by [`verify`]).
+    /// The service as sent (checked by [`verify`](fn@super::verify)).
     pub(crate) fn service(&self) -> &str {
         &self.service
     }
@@ -186,7 +186,7 @@ impl SigV4Request {
 ///
 /// `Ok(None)`: the request carries none (no `Authorization` header, and none of
 /// `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Signature` in the query): it is anonymous.
-/// `method` and `path` are taken so that callers hand `parse_auth` and [`verify`] the same
+/// `method` and `path` are taken so that callers hand `parse_auth` and [`verify`](fn@super::verify) the same
 /// parts; parsing reads only the query and the headers.
 pub(crate) fn parse_auth(
     _method: &Method,

@@ -47,33 +47,33 @@ pub(crate) enum ConfigError {
 #[derive(Debug)]
 pub(crate) struct ProviderConfig {
     /// `OIDC_PROVIDER_ISSUER`: used verbatim as `iss` and in discovery. No default.
-    pub issuer: Issuer,
+    pub(crate) issuer: Issuer,
     /// `OIDC_PROVIDER_KID` + `OIDC_PROVIDER_KEY`: the signing key. No default.
-    pub active: ProviderKey,
+    pub(crate) active: ProviderKey,
     /// `OIDC_PROVIDER_KID_PREVIOUS` + `OIDC_PROVIDER_KEY_PREVIOUS`: published, never used to sign. Default: none.
-    pub previous: Option<ProviderKey>,
+    pub(crate) previous: Option<ProviderKey>,
     /// `UPSTREAM_API_AUDIENCE`: `aud` of the JWTs minted for the upstream API. Default: none (minting off).
-    pub upstream_audience: Option<Audience>,
+    pub(crate) upstream_audience: Option<Audience>,
 }
 
 /// Everything the worker reads from its environment.
 #[derive(Debug)]
 pub(crate) struct Config {
     /// `Ok(None)`: no key configured, provider endpoints are off (404).
-    pub provider: Result<Option<ProviderConfig>, ConfigError>,
+    pub(crate) provider: Result<Option<ProviderConfig>, ConfigError>,
     /// `Ok(None)`: `AUTH_AUDIENCE` unset, `/.sts` answers 501 NotImplemented (fail closed).
-    pub sts: Result<Option<StsConfig>, ConfigError>,
+    pub(crate) sts: Result<Option<StsConfig>, ConfigError>,
     /// `SESSION_TOKEN_KEY` (+ `SESSION_TOKEN_KEY_PREVIOUS`): seal and open session tokens.
-    pub session_keys: Result<Option<SessionKeys>, ConfigError>,
+    pub(crate) session_keys: Result<Option<SessionKeys>, ConfigError>,
     /// `CATALOGUE`: the embedded catalogue for the S3 read path (JSON). Default: none (no products).
-    pub catalogue: Result<Option<Catalogue>, ConfigError>,
+    pub(crate) catalogue: Result<Option<Catalogue>, ConfigError>,
     /// `UPSTREAM_API_URL` (+ `UPSTREAM_API_AUDIENCE` and the provider's key): ask the upstream
     /// API instead of `CATALOGUE`. Default: none (the embedded catalogue answers).
-    pub upstream: Result<Option<UpstreamConfig>, ConfigError>,
+    pub(crate) upstream: Result<Option<UpstreamConfig>, ConfigError>,
     /// MAC keys for what the worker hands out or shares (listing tokens, shared-cache
     /// entries), derived from `SESSION_TOKEN_KEY`, else `OIDC_PROVIDER_KEY`. None: the
     /// deployment holds neither secret.
-    pub derived_keys: Option<DerivedKeys>,
+    pub(crate) derived_keys: Option<DerivedKeys>,
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
     /// Honoured only while the issuer is a loopback URL, so never in a deployment, and only
     /// in builds with the `insecure-test-routes` feature (never the release bundle). Default: off.
@@ -333,7 +333,7 @@ fn key_pair(
 /// Settings from a list of pairs, for tests.
 #[cfg(test)]
 #[derive(Debug, Default, Clone)]
-pub(crate) struct MapSettings(pub std::collections::BTreeMap<String, String>);
+pub(crate) struct MapSettings(pub(crate) std::collections::BTreeMap<String, String>);
 
 #[cfg(test)]
 impl MapSettings {

@@ -125,8 +125,8 @@ impl Subject {
 /// and minted token names both.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Caller {
-    pub issuer: Issuer,
-    pub subject: Subject,
+    pub(crate) issuer: Issuer,
+    pub(crate) subject: Subject,
 }
 
 impl Caller {

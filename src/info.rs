@@ -13,17 +13,17 @@ pub(crate) enum FeatureState {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct ServiceInfo {
-    pub name: &'static str,
-    pub version: &'static str,
-    pub features: Features,
+    pub(crate) name: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) features: Features,
 }
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Features {
-    pub oidc_provider: FeatureState,
-    pub upstream_jwt: FeatureState,
-    pub sts: FeatureState,
-    pub s3: S3State,
+    pub(crate) oidc_provider: FeatureState,
+    pub(crate) upstream_jwt: FeatureState,
+    pub(crate) sts: FeatureState,
+    pub(crate) s3: S3State,
 }
 
 /// The S3 read path: whether it serves, who decides (`upstream_api` or `catalogue`), and the
@@ -31,11 +31,11 @@ pub(crate) struct Features {
 /// names them per answer).
 #[derive(Debug, Serialize)]
 pub(crate) struct S3State {
-    pub state: FeatureState,
+    pub(crate) state: FeatureState,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorisation: Option<&'static str>,
+    pub(crate) authorisation: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub backends: Vec<&'static str>,
+    pub(crate) backends: Vec<&'static str>,
 }
 
 impl ServiceInfo {

@@ -52,7 +52,7 @@ impl Clock for SystemClock {
 /// A clock that says what it is told, for tests.
 #[cfg(test)]
 #[derive(Debug, Default)]
-pub(crate) struct FixedClock(pub std::cell::Cell<u64>);
+pub(crate) struct FixedClock(pub(crate) std::cell::Cell<u64>);
 
 #[cfg(test)]
 impl FixedClock {
@@ -89,7 +89,7 @@ pub(crate) async fn gate(open: std::rc::Rc<std::cell::Cell<bool>>) {
 /// Deterministic "randomness" for tests: a counter.
 #[cfg(test)]
 #[derive(Debug, Default)]
-pub(crate) struct CountingRandom(pub std::cell::Cell<u8>);
+pub(crate) struct CountingRandom(pub(crate) std::cell::Cell<u8>);
 
 #[cfg(test)]
 impl Random for CountingRandom {
@@ -165,8 +165,8 @@ impl SharedCache for NoSharedCache {
 /// clients that share it).
 #[cfg(test)]
 pub(crate) struct MemorySharedCache<'c> {
-    pub clock: &'c dyn Clock,
-    pub entries: std::cell::RefCell<std::collections::HashMap<String, (u64, Vec<u8>)>>,
+    pub(crate) clock: &'c dyn Clock,
+    pub(crate) entries: std::cell::RefCell<std::collections::HashMap<String, (u64, Vec<u8>)>>,
 }
 
 #[cfg(test)]
@@ -221,16 +221,16 @@ pub(crate) trait Log {
 
 /// Everything a request handler may reach outside itself.
 pub(crate) struct Io<'a, H, R = crate::backend::store::NoStore> {
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub http: &'a H,
-    pub log: &'a dyn Log,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) random: &'a dyn Random,
+    pub(crate) http: &'a H,
+    pub(crate) log: &'a dyn Log,
     /// The object store (the R2 binding on Workers).
-    pub store: &'a R,
+    pub(crate) store: &'a R,
     /// Worker secrets by name (backend credentials).
-    pub secrets: &'a dyn Secrets,
+    pub(crate) secrets: &'a dyn Secrets,
     /// The cache the isolates of a location share (upstream answers).
-    pub shared_cache: &'a dyn SharedCache,
+    pub(crate) shared_cache: &'a dyn SharedCache,
 }
 
 impl<'a, H> Io<'a, H> {
@@ -288,7 +288,7 @@ impl HttpClient for NoHttp {
 /// Collects log lines, for tests.
 #[cfg(test)]
 #[derive(Debug, Default)]
-pub(crate) struct MemoryLog(pub std::cell::RefCell<Vec<serde_json::Value>>);
+pub(crate) struct MemoryLog(pub(crate) std::cell::RefCell<Vec<serde_json::Value>>);
 
 #[cfg(test)]
 impl Log for MemoryLog {

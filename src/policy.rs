@@ -62,11 +62,11 @@ impl Action {
 /// listings the `s3:prefix` condition key.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Request<'a> {
-    pub action: Action,
+    pub(crate) action: Action,
     /// `{bucket}` or `{bucket}/{key}`: the ARN's resource part.
-    pub resource: &'a str,
+    pub(crate) resource: &'a str,
     /// `s3:prefix`: the listing's prefix (empty when none was sent); `None` for other actions.
-    pub prefix: Option<&'a str>,
+    pub(crate) prefix: Option<&'a str>,
 }
 
 /// The outcome of evaluating a request.

@@ -16,7 +16,7 @@ pub(crate) enum Body {
 }
 
 /// An opaque, adapter-owned stream (see [`Body::Stream`]).
-pub(crate) struct StreamBody(pub Box<dyn std::any::Any>);
+pub(crate) struct StreamBody(pub(crate) Box<dyn std::any::Any>);
 
 impl std::fmt::Debug for StreamBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -28,25 +28,25 @@ pub(crate) enum Visibility {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub(crate) struct Permissions {
     #[serde(default)]
-    pub read: bool,
+    pub(crate) read: bool,
     #[serde(default)]
-    pub list: bool,
+    pub(crate) list: bool,
 }
 
 /// The answer about one product, for one caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ProductAccess {
-    pub visibility: Visibility,
-    pub permissions: Permissions,
-    pub backend: BackendSpec,
+    pub(crate) visibility: Visibility,
+    pub(crate) permissions: Permissions,
+    pub(crate) backend: BackendSpec,
 }
 
 /// One product in an account listing, for one caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ProductSummary {
-    pub name: String,
-    pub visibility: Visibility,
-    pub permissions: Permissions,
+    pub(crate) name: String,
+    pub(crate) visibility: Visibility,
+    pub(crate) permissions: Permissions,
 }
 
 /// Why no answer about a product could be given.

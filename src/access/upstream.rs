@@ -32,7 +32,7 @@ pub(crate) const CACHE_CAPACITY: usize = 4096;
 #[derive(Debug, Clone)]
 pub(crate) struct UpstreamConfig {
     base: String,
-    pub audience: Audience,
+    pub(crate) audience: Audience,
 }
 
 impl UpstreamConfig {
@@ -187,7 +187,7 @@ type Cached = (u64, Result<Answer, AccessError>);
 
 /// The client with its per-isolate cache.
 pub(crate) struct UpstreamClient {
-    pub config: UpstreamConfig,
+    pub(crate) config: UpstreamConfig,
     cache: RefCell<HashMap<Key, Cached>>,
     /// Names this configuration (URL and audience) in shared-cache keys, so that answers of
     /// another upstream API are never taken for this one's.

@@ -6,7 +6,7 @@ use crate::backend::store::{ListPage, ListQuery, ObjectStore, StoreError, Stored
 use crate::web::StreamBody;
 
 /// The `DATA` binding, if the deployment has one.
-pub(crate) struct R2Store(pub Option<Bucket>);
+pub(crate) struct R2Store(pub(crate) Option<Bucket>);
 
 impl R2Store {
     fn bucket(&self) -> Result<&Bucket, StoreError> {

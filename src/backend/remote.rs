@@ -32,11 +32,11 @@ const MAX_KEYS: u32 = 1000;
 
 /// One product's S3-compatible backend, for one request.
 pub(crate) struct RemoteStore<'a, H> {
-    pub backend: &'a S3Backend,
+    pub(crate) backend: &'a S3Backend,
     /// `None`: unsigned requests.
-    pub credentials: Option<BackendCredentials>,
-    pub http: &'a H,
-    pub clock: &'a dyn Clock,
+    pub(crate) credentials: Option<BackendCredentials>,
+    pub(crate) http: &'a H,
+    pub(crate) clock: &'a dyn Clock,
 }
 
 /// `{endpoint}/{bucket}/{key}`, each `/`-separated key segment `UriEncode`d.

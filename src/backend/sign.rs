@@ -13,8 +13,8 @@ use crate::secret::SecretString;
 
 /// An access key pair for a backend, from the worker secret the catalogue names.
 pub(crate) struct BackendCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: SecretString,
 }
 
 impl std::fmt::Debug for BackendCredentials {

@@ -103,20 +103,20 @@ fn default_r2_prefix(account: &str, product: &str) -> String {
 pub(crate) struct S3Backend {
     /// `https://host[:port]` (http on loopback), without path, query or fragment.
     #[serde(deserialize_with = "endpoint")]
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// 1 to 255 characters of `A-Za-z0-9._-`.
     #[serde(deserialize_with = "bucket")]
-    pub bucket: String,
+    pub(crate) bucket: String,
     #[serde(default)]
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// The SigV4 signing region. Default `us-east-1`; R2 takes `auto`.
     #[serde(default = "default_region", deserialize_with = "region")]
-    pub region: String,
+    pub(crate) region: String,
     /// The name of the worker secret holding `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. It must begin
     /// with `BACKEND_`, so that a catalogue can never point the proxy at the provider's or the
     /// STS's keys. None: requests go unsigned (a public bucket).
     #[serde(default, deserialize_with = "credentials_name")]
-    pub credentials: Option<String>,
+    pub(crate) credentials: Option<String>,
 }
 
 /// The prefix a backend credentials secret's name must have.

@@ -7,35 +7,35 @@ use crate::web::StreamBody;
 /// An object's metadata, as a backend reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredObject {
-    pub key: String,
-    pub size: u64,
+    pub(crate) key: String,
+    pub(crate) size: u64,
     /// The entity tag, quoted (`"…"`).
-    pub etag: String,
-    pub last_modified_secs: u64,
-    pub content_type: Option<String>,
+    pub(crate) etag: String,
+    pub(crate) last_modified_secs: u64,
+    pub(crate) content_type: Option<String>,
     /// A `Content-Encoding` other than `identity` that an HTTP backend declared: its bytes
     /// are served as stored, but the Workers runtime cannot fetch a range of them.
-    pub content_encoding: Option<String>,
+    pub(crate) content_encoding: Option<String>,
 }
 
 /// One listing request against a backend.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct ListQuery {
-    pub prefix: String,
-    pub delimiter: Option<String>,
-    pub start_after: Option<String>,
+    pub(crate) prefix: String,
+    pub(crate) delimiter: Option<String>,
+    pub(crate) start_after: Option<String>,
     /// The backend's own cursor from a previous page.
-    pub cursor: Option<String>,
-    pub limit: u32,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: u32,
 }
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct ListPage {
-    pub objects: Vec<StoredObject>,
-    pub common_prefixes: Vec<String>,
-    pub truncated: bool,
-    pub cursor: Option<String>,
+    pub(crate) objects: Vec<StoredObject>,
+    pub(crate) common_prefixes: Vec<String>,
+    pub(crate) truncated: bool,
+    pub(crate) cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

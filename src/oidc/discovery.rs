@@ -19,15 +19,15 @@ pub(crate) const AUTHORIZE_PATH: &str = "/.oauth2/authorize";
 /// as the sole response type declares).
 #[derive(Debug, Serialize)]
 pub(crate) struct ProviderMetadata {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub jwks_uri: String,
-    pub response_types_supported: [&'static str; 1],
-    pub subject_types_supported: [&'static str; 1],
-    pub id_token_signing_alg_values_supported: [&'static str; 1],
-    pub scopes_supported: [&'static str; 1],
-    pub claims_supported: [&'static str; 7],
-    pub grant_types_supported: [&'static str; 1],
+    pub(crate) issuer: String,
+    authorization_endpoint: String,
+    pub(crate) jwks_uri: String,
+    response_types_supported: [&'static str; 1],
+    subject_types_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    scopes_supported: [&'static str; 1],
+    claims_supported: [&'static str; 7],
+    grant_types_supported: [&'static str; 1],
 }
 
 impl ProviderMetadata {

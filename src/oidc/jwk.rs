@@ -32,16 +32,16 @@ pub(crate) enum JwkKey {
 /// One JWK from an IdP's set.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Jwk {
-    pub kid: Option<String>,
+    pub(crate) kid: Option<String>,
     /// `alg`, when the IdP pins the key to one algorithm (RFC 7517 §4.4).
-    pub alg: Option<String>,
-    pub key: JwkKey,
+    pub(crate) alg: Option<String>,
+    pub(crate) key: JwkKey,
 }
 
 /// A parsed JWK Set.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct JwkSet {
-    pub keys: Vec<Jwk>,
+    pub(crate) keys: Vec<Jwk>,
 }
 
 #[derive(Deserialize)]

@@ -17,9 +17,9 @@ struct JwkSet<'a> {
 /// The serialized JWK Set and its strong entity tag, computed once per isolate.
 #[derive(Debug, Clone)]
 pub(crate) struct PublishedJwks {
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// Strong `ETag`: quoted hex of the first 16 bytes of SHA-256 of the body.
-    pub etag: String,
+    pub(crate) etag: String,
 }
 
 impl PublishedJwks {

@@ -36,15 +36,15 @@ const ALLOWED: &[&str] = &["RS256"];
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct JwsHeader {
-    pub alg: String,
-    pub kid: Option<String>,
-    pub crit: Option<serde_json::Value>,
+    pub(crate) alg: String,
+    pub(crate) kid: Option<String>,
+    crit: Option<serde_json::Value>,
 }
 
 /// A compact JWS split into its parts, nothing verified yet.
 #[derive(Debug)]
 pub(crate) struct UnverifiedJws<'a> {
-    pub header: JwsHeader,
+    pub(crate) header: JwsHeader,
     signing_input: &'a str,
     payload: Vec<u8>,
     signature: Vec<u8>,

@@ -7,33 +7,33 @@ use serde::{Deserialize, Serialize};
 /// The JOSE header of a minted token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Header {
-    pub alg: String,
-    pub typ: String,
-    pub kid: String,
+    pub(crate) alg: String,
+    pub(crate) typ: String,
+    pub(crate) kid: String,
 }
 
 /// The claims of a JWT minted for the upstream API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct UpstreamClaims {
-    pub iss: String,
-    pub sub: String,
+    pub(crate) iss: String,
+    pub(crate) sub: String,
     /// The caller as (IdP issuer, subject): RFC 9493's `iss_sub` subject identifier.
     /// Absent for `anonymous`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_id: Option<SubjectId>,
-    pub aud: String,
-    pub iat: u64,
-    pub nbf: u64,
-    pub exp: u64,
-    pub jti: String,
+    pub(crate) sub_id: Option<SubjectId>,
+    pub(crate) aud: String,
+    pub(crate) iat: u64,
+    pub(crate) nbf: u64,
+    pub(crate) exp: u64,
+    pub(crate) jti: String,
 }
 
 /// An RFC 9493 subject identifier in the `iss_sub` format (§3.2.8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SubjectId {
-    pub format: String,
-    pub iss: String,
-    pub sub: String,
+    pub(crate) format: String,
+    pub(crate) iss: String,
+    pub(crate) sub: String,
 }
 
 /// `BASE64URL(header) '.' BASE64URL(claims)`: the bytes that get signed (RFC 7515 §5.1 step 5).

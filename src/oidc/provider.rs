@@ -15,10 +15,10 @@ const DISCOVERY_CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// Everything the provider serves, computed once per isolate.
 pub(crate) struct Provider<'c, S> {
-    pub config: &'c ProviderConfig,
+    pub(crate) config: &'c ProviderConfig,
     discovery: Vec<u8>,
     jwks: PublishedJwks,
-    pub jwt_signer: JwtSigner<S>,
+    pub(crate) jwt_signer: JwtSigner<S>,
 }
 
 impl<'c, S: Signer + 'static> Provider<'c, S> {

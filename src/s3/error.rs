@@ -134,12 +134,12 @@ impl S3Code {
 /// What the caller is told about an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Wire {
-    pub code: S3Code,
-    pub status: StatusCode,
+    pub(crate) code: S3Code,
+    pub(crate) status: StatusCode,
     /// A fixed text for the case, never the error's detail.
-    pub message: Cow<'static, str>,
+    pub(crate) message: Cow<'static, str>,
     /// `Retry-After` seconds, for 503s.
-    pub retry_after: Option<u32>,
+    retry_after: Option<u32>,
 }
 
 /// What an anonymous caller is told when refused: the same for every key of a product (and

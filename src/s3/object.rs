@@ -37,21 +37,21 @@ pub(crate) enum ObjectError {
 /// What the storage backend says about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ObjectMeta {
-    pub size: u64,
+    pub(crate) size: u64,
     /// The entity-tag with its quotes, e.g. `"9b2cf535f27731c974343645a3985328"`.
-    pub etag: String,
-    pub last_modified_secs: u64,
+    pub(crate) etag: String,
+    pub(crate) last_modified_secs: u64,
     /// Default on the wire: `application/octet-stream`.
-    pub content_type: Option<String>,
+    pub(crate) content_type: Option<String>,
 }
 
 /// An inclusive byte range `start..=end`, always inside the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ByteRange {
     /// First byte (RFC 9110 `first-pos`), inclusive.
-    pub start: u64,
+    pub(crate) start: u64,
     /// Last byte (RFC 9110 `last-pos`), inclusive.
-    pub end: u64,
+    pub(crate) end: u64,
 }
 
 impl ByteRange {

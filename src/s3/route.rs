@@ -118,44 +118,44 @@ pub(crate) enum S3Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ObjectTarget {
     /// The S3 bucket.
-    pub account: String,
+    pub(crate) account: String,
     /// The full S3 key, `{product}/{rest}` (or `{product}` alone).
-    pub key: String,
+    pub(crate) key: String,
     /// The key up to its first `/`; never empty, `.` or `..`.
-    pub product: String,
+    pub(crate) product: String,
     /// The key after `{product}/`; `None` when the key has no `/`.
-    pub rest: Option<String>,
+    pub(crate) rest: Option<String>,
 }
 
 /// Parameters shared by both listing versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListParams {
     /// `prefix`; default empty.
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// `delimiter`; default none.
-    pub delimiter: Option<String>,
+    pub(crate) delimiter: Option<String>,
     /// `max-keys`, 0..=1000; default 1000.
-    pub max_keys: u16,
+    pub(crate) max_keys: u16,
     /// `encoding-type=url`; default false.
-    pub encoding_url: bool,
+    pub(crate) encoding_url: bool,
 }
 
 /// ListObjectsV2 parameters (`fetch-owner` is accepted and ignored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListV2Params {
-    pub common: ListParams,
+    pub(crate) common: ListParams,
     /// `continuation-token`, opaque here (see `s3::list::token`); default none.
-    pub continuation_token: Option<String>,
+    pub(crate) continuation_token: Option<String>,
     /// `start-after`; default none.
-    pub start_after: Option<String>,
+    pub(crate) start_after: Option<String>,
 }
 
 /// ListObjects (v1) parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListV1Params {
-    pub common: ListParams,
+    pub(crate) common: ListParams,
     /// `marker`; default none.
-    pub marker: Option<String>,
+    pub(crate) marker: Option<String>,
 }
 
 /// Why a request names no operation this proxy serves. `crate::s3::error` maps each to S3's

@@ -28,15 +28,15 @@ use crate::web::{self, Body};
 
 /// The S3 read path as configured.
 pub(crate) struct S3Service<'c> {
-    pub catalogue: Option<&'c Catalogue>,
+    pub(crate) catalogue: Option<&'c Catalogue>,
     /// The setting (`UPSTREAM_API_URL` or `CATALOGUE`) that is set but refused: every look-up
     /// is then a 503 naming it, never a 404 nor an answer from the other source.
-    pub misconfigured: Option<&'static str>,
+    pub(crate) misconfigured: Option<&'static str>,
     /// When set, asked instead of the catalogue.
-    pub upstream: Option<UpstreamClient>,
-    pub session_keys: Option<&'c SessionKeys>,
+    pub(crate) upstream: Option<UpstreamClient>,
+    pub(crate) session_keys: Option<&'c SessionKeys>,
     /// MACs listing continuation tokens ([`crate::s3::list::token::key`]).
-    pub list_key: MacKey,
+    pub(crate) list_key: MacKey,
 }
 
 impl<'c> S3Service<'c> {

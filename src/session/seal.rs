@@ -32,21 +32,21 @@ const MAX_TOKEN_CHARS: usize = 8192;
 /// already issued; the checked types are checked again when a token is opened.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SessionClaims {
-    pub sub: Subject,
-    pub iss: Issuer,
-    pub aud: Audience,
-    pub role: String,
+    pub(crate) sub: Subject,
+    pub(crate) iss: Issuer,
+    pub(crate) aud: Audience,
+    pub(crate) role: String,
     /// The access key id the credentials were issued with.
-    pub akid: String,
+    pub(crate) akid: String,
     /// The secret access key, needed to verify the holder's SigV4 signatures.
     #[serde(with = "sealed_secret")]
-    pub secret: SecretString,
+    pub(crate) secret: SecretString,
     /// Expiry, seconds since the epoch.
-    pub exp: u64,
+    pub(crate) exp: u64,
     /// The inline session policy given to the STS, if any, in its normalised form (see
     /// `policy::SessionPolicy`; tokens sealed before that hold the document's text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<SessionPolicy>,
+    pub(crate) scope: Option<SessionPolicy>,
 }
 
 impl std::fmt::Debug for SessionClaims {

@@ -40,9 +40,9 @@ const ACCOUNT_ID: &str = "000000000000";
 #[derive(Debug, Clone)]
 pub(crate) struct StsConfig {
     /// `AUTH_ISSUER` and `AUTH_AUDIENCE`.
-    pub trust: TrustPolicy,
+    pub(crate) trust: TrustPolicy,
     /// `STS_MAX_SESSION_DURATION_SECS`. Default 3600.
-    pub max_duration_secs: u32,
+    pub(crate) max_duration_secs: u32,
 }
 
 /// The STS as configured: off (no audience), broken, or serving.

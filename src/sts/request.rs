@@ -37,12 +37,12 @@ impl Role {
 /// A validated request; the web identity token is not yet verified.
 #[derive(Debug)]
 pub(crate) struct AssumeRoleRequest {
-    pub role: Role,
-    pub session_name: String,
-    pub web_identity_token: SecretString,
-    pub duration_secs: u32,
+    pub(crate) role: Role,
+    pub(crate) session_name: String,
+    pub(crate) web_identity_token: SecretString,
+    pub(crate) duration_secs: u32,
     /// The inline session policy, parsed and normalised; sealed in the session as its scope.
-    pub policy: Option<SessionPolicy>,
+    pub(crate) policy: Option<SessionPolicy>,
 }
 
 /// Request parameters: the form body of a POST, then the query string.

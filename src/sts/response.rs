@@ -11,16 +11,16 @@ pub(crate) const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// What a successful exchange returns.
 #[derive(Debug)]
 pub(crate) struct Issued<'a> {
-    pub subject: &'a str,
-    pub audience: &'a str,
-    pub provider: &'a str,
-    pub assumed_role_arn: String,
-    pub assumed_role_id: String,
-    pub access_key_id: &'a str,
-    pub secret_access_key: &'a str,
-    pub session_token: &'a str,
-    pub expiration: String,
-    pub request_id: &'a str,
+    pub(crate) subject: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) provider: &'a str,
+    pub(crate) assumed_role_arn: String,
+    pub(crate) assumed_role_id: String,
+    pub(crate) access_key_id: &'a str,
+    pub(crate) secret_access_key: &'a str,
+    pub(crate) session_token: &'a str,
+    pub(crate) expiration: String,
+    pub(crate) request_id: &'a str,
 }
 
 fn xml_response(status: http::StatusCode, body: String, request_id: &str) -> Response<Body> {

@@ -16,14 +16,14 @@ const LEEWAY_SECS: u64 = 60;
 /// Whom the exchange trusts: each issuer with the audiences (client ids) it may present.
 #[derive(Debug, Clone)]
 pub(crate) struct TrustPolicy {
-    pub issuers: Vec<TrustedIssuer>,
+    pub(crate) issuers: Vec<TrustedIssuer>,
 }
 
 /// One trusted issuer (`AUTH_ISSUER`) and its accepted audiences (`AUTH_AUDIENCE`).
 #[derive(Debug, Clone)]
 pub(crate) struct TrustedIssuer {
-    pub issuer: Issuer,
-    pub audiences: Vec<Audience>,
+    pub(crate) issuer: Issuer,
+    pub(crate) audiences: Vec<Audience>,
 }
 
 impl TrustPolicy {

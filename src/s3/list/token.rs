@@ -59,10 +59,10 @@ pub(crate) fn key(derived: Option<&DerivedKeys>) -> MacKey {
 /// The listing a token continues.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Binding<'a> {
-    pub caller: &'a CallerTag,
-    pub account: &'a str,
-    pub prefix: &'a str,
-    pub delimiter: Option<&'a str>,
+    pub(crate) caller: &'a CallerTag,
+    pub(crate) account: &'a str,
+    pub(crate) prefix: &'a str,
+    pub(crate) delimiter: Option<&'a str>,
 }
 
 /// Where the next page begins.

@@ -25,11 +25,11 @@ const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 /// One object in a listing page, under its S3 key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListEntry {
-    pub key: String,
-    pub size: u64,
+    pub(crate) key: String,
+    pub(crate) size: u64,
     /// With its quotes, as in the `ETag` header.
-    pub etag: String,
-    pub last_modified_secs: u64,
+    pub(crate) etag: String,
+    pub(crate) last_modified_secs: u64,
 }
 
 /// Writes `<name>value</name>`, encoding the value for the listing's encoding type.

@@ -61,17 +61,17 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
 }
 
 pub(crate) struct Client {
-    pub service: &'static str,
-    pub region: &'static str,
-    pub secret: &'static str,
+    pub(crate) service: &'static str,
+    pub(crate) region: &'static str,
+    pub(crate) secret: &'static str,
     /// Sign `host`? (A correct client always does.)
-    pub sign_host: bool,
+    pub(crate) sign_host: bool,
 }
 
 pub(crate) struct Signed {
-    pub path: String,
-    pub query: Option<String>,
-    pub headers: HeaderMap,
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: HeaderMap,
 }
 
 impl Default for Client {

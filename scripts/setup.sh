@@ -3,13 +3,17 @@
 # there. Safe to run repeatedly; `make dev` and `make test` call it first.
 #   WORKER_BUILD_VERSION  worker-build (crates.io), pinned
 #   wasm-bindgen-cli      exactly the wasm-bindgen version in Cargo.lock
-#   node_modules          wrangler, binaryen (wasm-opt), esbuild from package-lock.json
+#   node_modules          wrangler, binaryen (wasm-opt), esbuild, and the end-to-end suite's
+#                         oidc-provider and playwright-core, from package-lock.json
 #   .venv (--dev, --e2e)  tests/e2e/requirements.txt: the AWS CLI of the README walkthrough
 #                         (`make dev` passes --dev) and the end-to-end suite's Python packages
 #   cargo-audit (--e2e)   for the test command's `cargo audit` (latest, --locked), only when
 #                         that will run: scripts/audit.sh --decide is not `skip`
 #   rclone, gdal-bin      (--e2e) Debian's packages, clients of the end-to-end suite (rclone:
 #                         the aws-sdk-go signer; GDAL's /vsis3/, as the README shows)
+#   chromium              (--e2e) Debian's browser, when $CHROMIUM (default /usr/bin/chromium) is
+#                         missing: the sign-in tests drive it headless through playwright-core
+#                         (from package-lock.json), which never downloads a browser of its own
 # The compiled tools are one-time installs, announced with how long they take.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +55,7 @@ stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 want=$(stamp package-lock.json)
 if [ ! -x node_modules/.bin/wrangler ] || [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$want" ]; then
-  say "npm ci (wrangler, binaryen, esbuild; about 1 min the first time)"
+  say "npm ci (wrangler, binaryen, esbuild; oidc-provider and playwright-core for tests; about 1 min the first time)"
   npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
   echo "$want" > node_modules/.setup-stamp
 fi
@@ -71,9 +75,10 @@ debs=()
 if [ "${1:-}" = "--e2e" ]; then
   command -v rclone >/dev/null 2>&1 || debs+=(rclone)
   command -v ogrinfo >/dev/null 2>&1 || debs+=(gdal-bin)
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || debs+=(chromium)
 fi
 if [ "${#debs[@]}" -gt 0 ]; then
-  say "installing ${debs[*]} (Debian packages; clients of the end-to-end suite)"
+  say "installing ${debs[*]} (Debian packages; clients and the browser of the end-to-end suite)"
   if [ "$(id -u)" = 0 ]; then
     sudo=
   elif command -v sudo >/dev/null 2>&1; then

@@ -1,4 +1,5 @@
-"""Shared fixtures: test keys and a worker in workerd with the provider configured."""
+"""Shared fixtures: test keys, a worker in workerd with the provider configured, a real OpenID
+provider (oidc-provider, see oidc_provider.py) and a real browser (Chromium, see browser.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from browser import Browser  # noqa: E402
 from keys import new_key  # noqa: E402
+from oidc_provider import OidcProvider, RedirectTarget  # noqa: E402
 from workerd import BUNDLE, Worker, free_port  # noqa: E402
 
 
@@ -49,3 +52,49 @@ def provider(active_key, previous_key):
     w.start()
     yield w
     w.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session; take pages from `page` or `new_page()`."""
+    with Browser() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page in a fresh browser context (its own cookies), closed after the test."""
+    p = browser.new_page()
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def oidc_provider():
+    """oidc-provider with its defaults (public native client `e2e-public`, users alice and bob,
+    PKCE required on both flows, refresh-token rotation), one per module."""
+    with OidcProvider() as op:
+        yield op
+
+
+@pytest.fixture
+def start_oidc_provider():
+    """Starts providers configured by the test (`OidcProvider` keyword arguments); stops them after."""
+    started: list[OidcProvider] = []
+
+    def start(**config) -> OidcProvider:
+        op = OidcProvider(**config)
+        started.append(op)
+        return op.start()
+
+    yield start
+    for op in started:
+        op.stop()
+
+
+@pytest.fixture(scope="module")
+def redirect():
+    """A client's redirect URI on loopback (http://127.0.0.1:<port>/callback) that records the
+    URLs it is opened with; the default client of `oidc_provider` accepts it (any port)."""
+    with RedirectTarget() as target:
+        yield target

@@ -81,7 +81,6 @@ impl Issuer {
     }
 
     /// Is this a loopback URL (local development and tests)?
-    #[cfg(any(test, feature = "insecure-test-routes"))]
     pub(crate) fn is_loopback(&self) -> bool {
         self.0
             .parse::<Uri>()

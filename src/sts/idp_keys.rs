@@ -29,7 +29,7 @@ const DEFAULT_TTL_SECS: u64 = 600;
 pub(crate) const REFETCH_INTERVAL_SECS: u64 = 10;
 pub(crate) const GRACE_SECS: u64 = 3_600;
 /// Largest discovery or JWKS document accepted.
-const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum IdpError {
@@ -43,7 +43,7 @@ pub(crate) enum IdpError {
 
 /// `GET {issuer}/.well-known/openid-configuration` (Discovery §4.1; a trailing slash on
 /// the issuer is removed first).
-fn discovery_request(issuer: &Issuer) -> Request<Vec<u8>> {
+pub(crate) fn discovery_request(issuer: &Issuer) -> Request<Vec<u8>> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.as_str().trim_end_matches('/')

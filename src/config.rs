@@ -4,17 +4,17 @@
 //! (with a clear error) only the routes that need it; the rest keeps serving.
 //! Errors name the setting, never its value.
 
+use crate::access::catalogue::{Catalogue, CatalogueError};
+use crate::access::upstream::UpstreamConfig;
 use crate::identity::{Audience, Issuer, UrlError};
 use crate::oidc::keys::{KeyError, Kid, ProviderKey};
 use crate::secret::{DerivedKeys, SecretString};
-use crate::sts::seal::SessionKeys;
+use crate::session::seal::SessionKeys;
 use crate::sts::verify::{TrustPolicy, TrustedIssuer};
 use crate::sts::StsConfig;
-use crate::upstream::catalogue::{Catalogue, CatalogueError};
-use crate::upstream::client::UpstreamConfig;
 
 /// Where settings come from: the Workers `Env` in production, a map in tests.
-pub trait Settings {
+pub(crate) trait Settings {
     /// A plain variable (`[vars]` in wrangler.toml). Empty counts as unset.
     fn var(&self, name: &str) -> Option<String>;
     /// A secret (`wrangler secret`, `.dev.vars`). Empty counts as unset.
@@ -23,7 +23,7 @@ pub trait Settings {
 
 /// A configuration mistake, naming the setting at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{setting} is required when {because} is set")]
     Missing {
         setting: &'static str,
@@ -45,47 +45,47 @@ pub enum ConfigError {
 
 /// The OpenID provider's settings.
 #[derive(Debug)]
-pub struct ProviderConfig {
+pub(crate) struct ProviderConfig {
     /// `OIDC_PROVIDER_ISSUER`: used verbatim as `iss` and in discovery. No default.
-    pub issuer: Issuer,
+    pub(crate) issuer: Issuer,
     /// `OIDC_PROVIDER_KID` + `OIDC_PROVIDER_KEY`: the signing key. No default.
-    pub active: ProviderKey,
+    pub(crate) active: ProviderKey,
     /// `OIDC_PROVIDER_KID_PREVIOUS` + `OIDC_PROVIDER_KEY_PREVIOUS`: published, never used to sign. Default: none.
-    pub previous: Option<ProviderKey>,
+    pub(crate) previous: Option<ProviderKey>,
     /// `UPSTREAM_API_AUDIENCE`: `aud` of the JWTs minted for the upstream API. Default: none (minting off).
-    pub upstream_audience: Option<Audience>,
+    pub(crate) upstream_audience: Option<Audience>,
 }
 
 /// Everything the worker reads from its environment.
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// `Ok(None)`: no key configured, provider endpoints are off (404).
-    pub provider: Result<Option<ProviderConfig>, ConfigError>,
+    pub(crate) provider: Result<Option<ProviderConfig>, ConfigError>,
     /// `Ok(None)`: `AUTH_AUDIENCE` unset, `/.sts` answers 501 NotImplemented (fail closed).
-    pub sts: Result<Option<StsConfig>, ConfigError>,
+    pub(crate) sts: Result<Option<StsConfig>, ConfigError>,
     /// `SESSION_TOKEN_KEY` (+ `SESSION_TOKEN_KEY_PREVIOUS`): seal and open session tokens.
-    pub session_keys: Result<Option<SessionKeys>, ConfigError>,
+    pub(crate) session_keys: Result<Option<SessionKeys>, ConfigError>,
     /// `CATALOGUE`: the embedded catalogue for the S3 read path (JSON). Default: none (no products).
-    pub catalogue: Result<Option<Catalogue>, ConfigError>,
+    pub(crate) catalogue: Result<Option<Catalogue>, ConfigError>,
     /// `UPSTREAM_API_URL` (+ `UPSTREAM_API_AUDIENCE` and the provider's key): ask the upstream
     /// API instead of `CATALOGUE`. Default: none (the embedded catalogue answers).
-    pub upstream: Result<Option<UpstreamConfig>, ConfigError>,
+    pub(crate) upstream: Result<Option<UpstreamConfig>, ConfigError>,
     /// MAC keys for what the worker hands out or shares (listing tokens, shared-cache
     /// entries), derived from `SESSION_TOKEN_KEY`, else `OIDC_PROVIDER_KEY`. None: the
     /// deployment holds neither secret.
-    pub derived_keys: Option<DerivedKeys>,
+    pub(crate) derived_keys: Option<DerivedKeys>,
     /// `INSECURE_TEST_ROUTES=1`: serve `/.test/*` signing routes for the end-to-end suite.
     /// Honoured only while the issuer is a loopback URL, so never in a deployment, and only
     /// in builds with the `insecure-test-routes` feature (never the release bundle). Default: off.
-    pub insecure_test_routes: bool,
+    #[cfg(any(test, feature = "insecure-test-routes"))]
+    pub(crate) insecure_test_routes: bool,
 }
 
 impl Config {
-    pub fn from_settings(settings: &dyn Settings) -> Self {
+    pub(crate) fn from_settings(settings: &dyn Settings) -> Self {
         let provider = provider_config(settings);
-        let on_loopback = matches!(&provider, Ok(Some(p)) if p.issuer.is_loopback());
-        let insecure_test_routes = cfg!(any(test, feature = "insecure-test-routes"))
-            && on_loopback
+        #[cfg(any(test, feature = "insecure-test-routes"))]
+        let insecure_test_routes = matches!(&provider, Ok(Some(p)) if p.issuer.is_loopback())
             && settings.var("INSECURE_TEST_ROUTES").as_deref() == Some("1");
         let session_keys = session_keys(settings);
         let mut sts = sts_config(settings);
@@ -113,12 +113,13 @@ impl Config {
             catalogue,
             upstream,
             derived_keys,
+            #[cfg(any(test, feature = "insecure-test-routes"))]
             insecure_test_routes,
         }
     }
 
     /// Every configuration error, for logging once per isolate.
-    pub fn errors(&self) -> Vec<&ConfigError> {
+    pub(crate) fn errors(&self) -> Vec<&ConfigError> {
         let mut errors: Vec<&ConfigError> = self.provider.as_ref().err().into_iter().collect();
         errors.extend(self.sts.as_ref().err());
         errors.extend(self.session_keys.as_ref().err());
@@ -129,7 +130,7 @@ impl Config {
 }
 
 /// Longest session `STS_MAX_SESSION_DURATION_SECS` may allow (AWS's maximum).
-pub const MAX_SESSION_DURATION_SECS: u32 = 43_200;
+const MAX_SESSION_DURATION_SECS: u32 = 43_200;
 
 fn comma_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty())
@@ -329,17 +330,20 @@ fn key_pair(
     }
 }
 
-/// Settings from a list of pairs, for tests and native tools.
+/// Settings from a list of pairs, for tests.
+#[cfg(test)]
 #[derive(Debug, Default, Clone)]
-pub struct MapSettings(pub std::collections::BTreeMap<String, String>);
+pub(crate) struct MapSettings(pub(crate) std::collections::BTreeMap<String, String>);
 
+#[cfg(test)]
 impl MapSettings {
-    pub fn with(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn with(mut self, name: &str, value: &str) -> Self {
         self.0.insert(name.to_owned(), value.to_owned());
         self
     }
 }
 
+#[cfg(test)]
 impl Settings for MapSettings {
     fn var(&self, name: &str) -> Option<String> {
         self.0.get(name).filter(|v| !v.is_empty()).cloned()

@@ -22,12 +22,12 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 /// `CF-Pseudo-IPv4`), strips `X-Real-IP`, and may drop headers whose names NGINX deems
 /// invalid (a `.` in the name). A request that signs one of those does not verify; no
 /// mainstream S3 client signs them (`Connection` is hop-by-hop, RFC 9110 §7.6.1).
-pub const RESTORED_HEADERS: &[(HeaderName, &str)] = &[(header::ACCEPT_ENCODING, "clientAcceptEncoding")];
+const RESTORED_HEADERS: &[(HeaderName, &str)] = &[(header::ACCEPT_ENCODING, "clientAcceptEncoding")];
 
 /// Puts back, verbatim (an empty value too: a signature may cover it), the value the client sent
 /// in each header of [`RESTORED_HEADERS`], as `cf` (the runtime's `request.cf[property]`)
 /// reports it. A header whose property is absent is left as the runtime passed it.
-pub fn restore_client_headers(headers: &mut HeaderMap, cf: impl Fn(&str) -> Option<String>) {
+pub(crate) fn restore_client_headers(headers: &mut HeaderMap, cf: impl Fn(&str) -> Option<String>) {
     for (name, property) in RESTORED_HEADERS {
         if let Some(value) = cf(property).and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(name.clone(), value);
@@ -43,7 +43,7 @@ pub fn restore_client_headers(headers: &mut HeaderMap, cf: impl Fn(&str) -> Opti
 /// - `Content-Encoding: identity` unless it declares a coding of its own: what stops
 ///   `wrangler dev`, which ignores `no-transform` and compresses a response of a type the edge
 ///   compresses unless it carries a `Content-Encoding` other than `gzip` or `br`.
-pub fn prevent_transformation(headers: &mut HeaderMap) {
+pub(crate) fn prevent_transformation(headers: &mut HeaderMap) {
     let directives: Vec<String> = headers
         .get_all(header::CACHE_CONTROL)
         .iter()

@@ -8,9 +8,10 @@
 
 use http::{HeaderMap, HeaderValue, Method, Request};
 
+use crate::encoding;
 use crate::policy::{Action, Request as PolicyRequest, SessionPolicy};
 use crate::s3::{object, route, sigv4};
-use crate::sts::seal::SessionKeys;
+use crate::session::seal::SessionKeys;
 
 /// A target: arbitrary bytes in, a panic only when a property fails.
 pub type Target = fn(&[u8]);
@@ -73,10 +74,13 @@ pub fn sigv4_auth(data: &[u8]) {
 /// The strict percent-decoder and AWS's UriEncode: decode(encode(x)) = x, and whatever
 /// decodes re-encodes to something that decodes the same.
 pub fn percent(data: &[u8]) {
-    assert_eq!(sigv4::percent_decode(&sigv4::uri_encode(data)).as_deref(), Some(data));
+    assert_eq!(
+        encoding::percent_decode(&encoding::uri_encode(data)).as_deref(),
+        Some(data)
+    );
     if let Some(s) = text(data) {
-        if let Some(bytes) = sigv4::percent_decode(s) {
-            assert_eq!(sigv4::percent_decode(&sigv4::uri_encode(&bytes)), Some(bytes));
+        if let Some(bytes) = encoding::percent_decode(s) {
+            assert_eq!(encoding::percent_decode(&encoding::uri_encode(&bytes)), Some(bytes));
         }
     }
 }
@@ -148,11 +152,14 @@ pub fn range_and_dates(data: &[u8]) {
         assert!(range.start <= range.end && range.end < size, "{range:?} outside {size}");
         assert_eq!(range.len(), range.end - range.start + 1);
     }
-    if let Some(secs) = object::parse_http_date(header) {
+    if let Some(secs) = crate::time::parse_http_date(header) {
         if let Ok(unsigned) = u64::try_from(secs) {
             if unsigned < 253_402_300_800 {
                 // Before year 10000: IMF-fixdate has four year digits.
-                assert_eq!(object::parse_http_date(&object::http_date(unsigned)), Some(secs));
+                assert_eq!(
+                    crate::time::parse_http_date(&crate::time::http_date(unsigned)),
+                    Some(secs)
+                );
             }
         }
     }

@@ -19,7 +19,7 @@ pub enum UrlError {
 }
 
 /// Is `host` a loopback name, where plain http is acceptable for local use?
-pub fn is_loopback_host(host: &str) -> bool {
+fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host == "::1"
@@ -31,7 +31,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 /// Checks that `url` is absolute, https (or http on loopback), without userinfo,
 /// query or fragment. Returns the parsed URI.
-pub fn check_https_url(url: &str) -> Result<Uri, UrlError> {
+pub(crate) fn check_https_url(url: &str) -> Result<Uri, UrlError> {
     if url.contains('#') || url.contains('?') {
         return Err(UrlError::ExtraParts);
     }
@@ -81,7 +81,7 @@ impl Issuer {
     }
 
     /// Is this a loopback URL (local development and tests)?
-    pub fn is_loopback(&self) -> bool {
+    pub(crate) fn is_loopback(&self) -> bool {
         self.0
             .parse::<Uri>()
             .ok()
@@ -92,28 +92,28 @@ impl Issuer {
 
 /// An audience (`aud`) value: non-empty, at most 256 bytes, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Audience(String);
+pub(crate) struct Audience(String);
 
 impl Audience {
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         is_plain_text(value, 256).then(|| Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A subject (`sub`): non-empty, at most 255 bytes (OpenID Connect Core §2), no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Subject(String);
+pub(crate) struct Subject(String);
 
 impl Subject {
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         is_plain_text(value, 255).then(|| Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -123,19 +123,19 @@ impl Subject {
 /// Issuer"), so two IdPs may each have an `alice`; every authorisation decision, cache key
 /// and minted token names both.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Caller {
-    pub issuer: Issuer,
-    pub subject: Subject,
+pub(crate) struct Caller {
+    pub(crate) issuer: Issuer,
+    pub(crate) subject: Subject,
 }
 
 impl Caller {
-    pub fn new(issuer: Issuer, subject: Subject) -> Self {
+    pub(crate) fn new(issuer: Issuer, subject: Subject) -> Self {
         Self { issuer, subject }
     }
 
     /// SHA-256 over both parts, each length-prefixed, so that no (issuer, subject) pair can
     /// be spelled as another by moving a separator.
-    pub fn digest(&self) -> [u8; 32] {
+    pub(crate) fn digest(&self) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let (iss, sub) = (self.issuer.as_str().as_bytes(), self.subject.as_str().as_bytes());
         Sha256::new_with_prefix(b"oidc-sts-proxy/caller/v1\0")
@@ -149,10 +149,33 @@ impl Caller {
 
     /// The pseudonym logs carry instead of the pair (subjects are often e-mail addresses):
     /// the first 8 bytes of [`Caller::digest`], hex.
-    pub fn pseudonym(&self) -> String {
+    pub(crate) fn pseudonym(&self) -> String {
         hex::encode(&self.digest()[..8])
     }
 }
+
+/// Serialised as its text; deserialised through `parse`, so a checked type read back (from a
+/// sealed session, say) is checked again.
+macro_rules! checked_serde {
+    ($type:ty, $parse:expr, $what:literal) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                $parse(&text).ok_or_else(|| serde::de::Error::custom(concat!("not ", $what)))
+            }
+        }
+    };
+}
+
+checked_serde!(Issuer, |s: &str| Issuer::parse_trusted(s).ok(), "an issuer URL");
+checked_serde!(Audience, Audience::parse, "an audience");
+checked_serde!(Subject, Subject::parse, "a subject");
 
 fn is_plain_text(value: &str, max: usize) -> bool {
     !value.is_empty() && value.len() <= max && !value.chars().any(char::is_control)
@@ -216,6 +239,18 @@ mod tests {
             Subject::parse("xy").unwrap(),
         );
         assert_ne!(x.digest(), y.digest());
+    }
+
+    #[test]
+    fn checked_types_are_checked_again_when_read_back() {
+        let issuer: Issuer = serde_json::from_str("\"https://idp.example/t\"").unwrap();
+        assert_eq!(serde_json::to_string(&issuer).unwrap(), "\"https://idp.example/t\"");
+        assert!(serde_json::from_str::<Issuer>("\"http://idp.example\"").is_err());
+        assert!(serde_json::from_str::<Subject>("\"\"").is_err());
+        assert!(serde_json::from_str::<Audience>("\"a\\nb\"").is_err());
+        assert!(serde_json::from_str::<Subject>("42").is_err());
+        let alice: Subject = serde_json::from_str("\"alice\"").unwrap();
+        assert_eq!(alice.as_str(), "alice");
     }
 
     #[test]

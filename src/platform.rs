@@ -5,7 +5,7 @@
 //! `Date.now()` and `crypto.getRandomValues`, tests pin them.
 
 /// Wall-clock time.
-pub trait Clock {
+pub(crate) trait Clock {
     /// Milliseconds since the Unix epoch.
     fn now_millis(&self) -> u64;
 
@@ -37,7 +37,7 @@ impl Random for SystemRandom {
 /// The system clock, for native tools and tests that want real time.
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
+struct SystemClock;
 
 #[cfg(not(target_arch = "wasm32"))]
 impl Clock for SystemClock {
@@ -52,14 +52,14 @@ impl Clock for SystemClock {
 /// A clock that says what it is told, for tests.
 #[cfg(test)]
 #[derive(Debug, Default)]
-pub struct FixedClock(pub std::cell::Cell<u64>);
+pub(crate) struct FixedClock(pub(crate) std::cell::Cell<u64>);
 
 #[cfg(test)]
 impl FixedClock {
-    pub fn at_secs(secs: u64) -> Self {
+    pub(crate) fn at_secs(secs: u64) -> Self {
         Self(std::cell::Cell::new(secs * 1000))
     }
-    pub fn advance_secs(&self, secs: u64) {
+    pub(crate) fn advance_secs(&self, secs: u64) {
         self.0.set(self.0.get() + secs * 1000);
     }
 }
@@ -74,7 +74,7 @@ impl Clock for FixedClock {
 /// For tests: a future that stays pending until `open` is set, so a test can hold several
 /// requests in flight at once and then let them go.
 #[cfg(test)]
-pub async fn gate(open: std::rc::Rc<std::cell::Cell<bool>>) {
+pub(crate) async fn gate(open: std::rc::Rc<std::cell::Cell<bool>>) {
     std::future::poll_fn(move |cx| {
         if open.get() {
             std::task::Poll::Ready(())
@@ -89,7 +89,7 @@ pub async fn gate(open: std::rc::Rc<std::cell::Cell<bool>>) {
 /// Deterministic "randomness" for tests: a counter.
 #[cfg(test)]
 #[derive(Debug, Default)]
-pub struct CountingRandom(pub std::cell::Cell<u8>);
+pub(crate) struct CountingRandom(pub(crate) std::cell::Cell<u8>);
 
 #[cfg(test)]
 impl Random for CountingRandom {
@@ -115,7 +115,7 @@ pub enum FetchError {
 
 /// Outbound HTTP (Workers `fetch`). Implementations bound the time and the body size.
 #[allow(async_fn_in_trait)] // single-threaded runtime: futures need not be Send
-pub trait HttpClient {
+pub(crate) trait HttpClient {
     async fn fetch(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, FetchError>;
 
     /// Like [`HttpClient::fetch`], but the body is streamed through, never read into memory
@@ -136,7 +136,7 @@ pub trait HttpClient {
 /// A cache shared by the isolates of a location (the Workers Cache API), for small values.
 /// Best effort: a miss or a failed write only costs the work the cache would have saved.
 /// The futures are boxed so that the trait can sit behind `&dyn` in [`Io`].
-pub trait SharedCache {
+pub(crate) trait SharedCache {
     /// The value stored under `key` and not yet expired.
     fn get<'a>(&'a self, key: &'a str) -> futures_util::future::LocalBoxFuture<'a, Option<Vec<u8>>>;
     /// Stores `value` under `key` for `ttl_secs`.
@@ -145,7 +145,7 @@ pub trait SharedCache {
 
 /// No shared cache: every isolate asks for itself.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NoSharedCache;
+struct NoSharedCache;
 
 impl SharedCache for NoSharedCache {
     fn get<'a>(&'a self, _key: &'a str) -> futures_util::future::LocalBoxFuture<'a, Option<Vec<u8>>> {
@@ -164,14 +164,14 @@ impl SharedCache for NoSharedCache {
 /// A shared cache in memory that honours TTLs against a clock, for tests ("isolates" are the
 /// clients that share it).
 #[cfg(test)]
-pub struct MemorySharedCache<'c> {
-    pub clock: &'c dyn Clock,
-    pub entries: std::cell::RefCell<std::collections::HashMap<String, (u64, Vec<u8>)>>,
+pub(crate) struct MemorySharedCache<'c> {
+    pub(crate) clock: &'c dyn Clock,
+    pub(crate) entries: std::cell::RefCell<std::collections::HashMap<String, (u64, Vec<u8>)>>,
 }
 
 #[cfg(test)]
 impl<'c> MemorySharedCache<'c> {
-    pub fn new(clock: &'c dyn Clock) -> Self {
+    pub(crate) fn new(clock: &'c dyn Clock) -> Self {
         Self {
             clock,
             entries: Default::default(),
@@ -200,13 +200,13 @@ impl SharedCache for MemorySharedCache<'_> {
 
 /// Worker secrets looked up by name at request time (the backend credentials a catalogue
 /// entry names).
-pub trait Secrets {
+pub(crate) trait Secrets {
     fn secret(&self, name: &str) -> Option<crate::secret::SecretString>;
 }
 
 /// No secrets at all.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NoSecrets;
+struct NoSecrets;
 
 impl Secrets for NoSecrets {
     fn secret(&self, _name: &str) -> Option<crate::secret::SecretString> {
@@ -215,33 +215,33 @@ impl Secrets for NoSecrets {
 }
 
 /// Structured log output (one JSON object a line).
-pub trait Log {
+pub(crate) trait Log {
     fn log(&self, line: &serde_json::Value);
 }
 
 /// Everything a request handler may reach outside itself.
-pub struct Io<'a, H, R = crate::s3::store::NoStore> {
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub http: &'a H,
-    pub log: &'a dyn Log,
+pub(crate) struct Io<'a, H, R = crate::backend::store::NoStore> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) random: &'a dyn Random,
+    pub(crate) http: &'a H,
+    pub(crate) log: &'a dyn Log,
     /// The object store (the R2 binding on Workers).
-    pub store: &'a R,
+    pub(crate) store: &'a R,
     /// Worker secrets by name (backend credentials).
-    pub secrets: &'a dyn Secrets,
+    pub(crate) secrets: &'a dyn Secrets,
     /// The cache the isolates of a location share (upstream answers).
-    pub shared_cache: &'a dyn SharedCache,
+    pub(crate) shared_cache: &'a dyn SharedCache,
 }
 
 impl<'a, H> Io<'a, H> {
     /// I/O without an object store.
-    pub fn new(clock: &'a dyn Clock, random: &'a dyn Random, http: &'a H, log: &'a dyn Log) -> Self {
+    pub(crate) fn new(clock: &'a dyn Clock, random: &'a dyn Random, http: &'a H, log: &'a dyn Log) -> Self {
         Io {
             clock,
             random,
             http,
             log,
-            store: &crate::s3::store::NoStore,
+            store: &crate::backend::store::NoStore,
             secrets: &NoSecrets,
             shared_cache: &NoSharedCache,
         }
@@ -250,7 +250,7 @@ impl<'a, H> Io<'a, H> {
 
 impl<'a, H, R> Io<'a, H, R> {
     /// The same I/O with `store` as the object store.
-    pub fn with_store<S>(self, store: &'a S) -> Io<'a, H, S> {
+    pub(crate) fn with_store<S>(self, store: &'a S) -> Io<'a, H, S> {
         Io {
             clock: self.clock,
             random: self.random,
@@ -263,20 +263,22 @@ impl<'a, H, R> Io<'a, H, R> {
     }
 
     /// The same I/O with `secrets` to look backend credentials up in.
-    pub fn with_secrets(self, secrets: &'a dyn Secrets) -> Self {
+    pub(crate) fn with_secrets(self, secrets: &'a dyn Secrets) -> Self {
         Io { secrets, ..self }
     }
 
     /// The same I/O with `cache` as the shared cache.
-    pub fn with_shared_cache(self, shared_cache: &'a dyn SharedCache) -> Self {
+    pub(crate) fn with_shared_cache(self, shared_cache: &'a dyn SharedCache) -> Self {
         Io { shared_cache, ..self }
     }
 }
 
-/// An `HttpClient` for code paths that must not make requests.
+/// An `HttpClient` for code paths that must not make requests, in tests.
+#[cfg(test)]
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NoHttp;
+pub(crate) struct NoHttp;
 
+#[cfg(test)]
 impl HttpClient for NoHttp {
     async fn fetch(&self, _req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, FetchError> {
         Err(FetchError::Network)
@@ -286,7 +288,7 @@ impl HttpClient for NoHttp {
 /// Collects log lines, for tests.
 #[cfg(test)]
 #[derive(Debug, Default)]
-pub struct MemoryLog(pub std::cell::RefCell<Vec<serde_json::Value>>);
+pub(crate) struct MemoryLog(pub(crate) std::cell::RefCell<Vec<serde_json::Value>>);
 
 #[cfg(test)]
 impl Log for MemoryLog {

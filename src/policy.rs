@@ -27,11 +27,11 @@
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::sts::request::printable;
+use crate::encoding::printable;
 
 /// The actions of the read path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     GetObject,
     ListBucket,
     GetBucketLocation,
@@ -41,7 +41,7 @@ impl Action {
     const ALL: [Action; 3] = [Action::GetObject, Action::ListBucket, Action::GetBucketLocation];
 
     /// The IAM action name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Action::GetObject => "s3:GetObject",
             Action::ListBucket => "s3:ListBucket",
@@ -61,17 +61,17 @@ impl Action {
 /// What a request is evaluated against: an action on `arn:aws:s3:::{resource}`, and for
 /// listings the `s3:prefix` condition key.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
-    pub action: Action,
+pub(crate) struct Request<'a> {
+    pub(crate) action: Action,
     /// `{bucket}` or `{bucket}/{key}`: the ARN's resource part.
-    pub resource: &'a str,
+    pub(crate) resource: &'a str,
     /// `s3:prefix`: the listing's prefix (empty when none was sent); `None` for other actions.
-    pub prefix: Option<&'a str>,
+    pub(crate) prefix: Option<&'a str>,
 }
 
 /// The outcome of evaluating a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Allow,
     /// No `Allow` statement matched.
     ImplicitDeny,
@@ -81,7 +81,7 @@ pub enum Decision {
 
 /// Why a policy document was refused. Attacker-chosen names are shortened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyError {
+pub(crate) enum PolicyError {
     #[error("the policy is not a JSON object")]
     NotJson,
     #[error("the policy repeats the key {key}")]
@@ -103,7 +103,7 @@ pub enum PolicyError {
 
 /// A parsed session policy in its normalised form; also its sealed form (see `Sealed`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SessionPolicy(Vec<Statement>);
+pub(crate) struct SessionPolicy(Vec<Statement>);
 
 /// One statement, normalised: its effect (0 allow, 1 deny), the read-path actions it names
 /// (a bit set of [`Action::bit`]), the resource parts of the S3 ARNs it names (globs), and
@@ -122,7 +122,7 @@ const STRING_LIKE: u8 = 1;
 
 impl SessionPolicy {
     /// Parses a policy document (the `Policy` parameter's text).
-    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, PolicyError> {
         let doc: Json = serde_json::from_str(text).map_err(|e| {
             let msg = e.to_string();
             match msg.strip_prefix(DUPLICATE) {
@@ -182,7 +182,7 @@ impl SessionPolicy {
     }
 
     /// Evaluates `req`: an explicit deny wins, then an allow, else the implicit deny.
-    pub fn decide(&self, req: &Request<'_>) -> Decision {
+    pub(crate) fn decide(&self, req: &Request<'_>) -> Decision {
         let matching = |effect| self.0.iter().any(|s| s.0 == effect && s.matches(req));
         if matching(DENY) {
             Decision::ExplicitDeny

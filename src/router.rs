@@ -1,14 +1,20 @@
-//! The whole request path: route by path, check the method, answer CORS preflights,
-//! derive `HEAD` from `GET`, and add the headers every response carries.
+//! The whole request path: route by path to one protocol family, then finish every answer
+//! in one place (`HEAD` derived from `GET`, the CORS headers).
 //!
 //! Every non-S3 route lives under a dot-prefixed path (`/.well-known`, `/.oauth2`,
-//! `/.sts`, `/.test`): S3 bucket names cannot start with a dot, so they never collide.
+//! `/.sts`, `/.test`): S3 bucket names cannot start with a dot, so they never collide, and
+//! [`Route::of`] decides once whether a request is S3's. Each family checks its own methods
+//! and answers its own 405 and CORS preflight: S3 (`s3::route`) and the STS in AWS's XML, the
+//! JSON routes (the service document, the OpenID provider, the test routes) here.
 //! The `/.test` routes exist only in builds with the `insecure-test-routes` feature (the
 //! end-to-end suite's and `make dev`'s bundle), never in the release bundle.
 
 use http::{Method, Request, Response, StatusCode};
 
+use crate::access::upstream::UpstreamClient;
+use crate::backend::store::ObjectStore;
 use crate::config::{Config, ConfigError};
+use crate::info::{FeatureState, Features, S3State, ServiceInfo};
 use crate::oidc::discovery::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH};
 use crate::oidc::keys::ProviderKey;
 use crate::oidc::provider::Provider;
@@ -16,18 +22,15 @@ use crate::oidc::provider::Provider;
 use crate::oidc::signer::RsaSigner;
 use crate::oidc::signer::Signer;
 use crate::platform::{HttpClient, Io};
-use crate::s3::service::{Dispatch, S3Service};
-use crate::s3::store::ObjectStore;
-use crate::service::{FeatureState, Features, S3State, ServiceInfo};
+use crate::s3::service::S3Service;
 use crate::sts::{Sts, StsState, STS_PATH};
 #[cfg(any(test, feature = "insecure-test-routes"))]
 use crate::testing;
-use crate::upstream::client::UpstreamClient;
 use crate::web::{self, Body, READ_METHODS};
 
 /// Where a request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     Service,
     Discovery,
     Jwks,
@@ -39,11 +42,14 @@ pub enum Route {
     TestMint,
     #[cfg(any(test, feature = "insecure-test-routes"))]
     TestCredentials,
+    /// Every path but `/` that is not a dot path: path-style S3.
+    S3,
+    /// A dot path that is none of the above.
     NotFound,
 }
 
 impl Route {
-    pub fn of(path: &str) -> Self {
+    pub(crate) fn of(path: &str) -> Self {
         match path {
             "/" => Route::Service,
             DISCOVERY_PATH => Route::Discovery,
@@ -56,15 +62,17 @@ impl Route {
             testing::MINT_PATH => Route::TestMint,
             #[cfg(any(test, feature = "insecure-test-routes"))]
             testing::CREDENTIALS_PATH => Route::TestCredentials,
-            _ => Route::NotFound,
+            // S3 bucket names cannot start with a dot: a dot path is never S3's.
+            p if p.starts_with("/.") => Route::NotFound,
+            _ => Route::S3,
         }
     }
 
     /// The methods a route serves; the first is what `Allow` lists first.
-    pub fn methods(self) -> &'static [Method] {
+    pub(crate) fn methods(self) -> &'static [Method] {
         match self {
-            // CORS: POST is allowed on /.sts only.
-            Route::Sts => &[Method::GET, Method::HEAD, Method::OPTIONS, Method::POST],
+            Route::Sts => crate::sts::METHODS,
+            Route::S3 => crate::s3::route::ALLOWED_METHODS,
             _ => READ_METHODS,
         }
     }
@@ -77,19 +85,19 @@ const UPSTREAM_CACHE_MAC_LABEL: &str = "upstream/shared-cache/v1";
 /// a body-carrying method does (`POST /.sts`); everything else, S3 writes included, is
 /// answered from the method and path alone, so the adapter never reads a body it would
 /// throw away (an S3 `PUT` gets its 405 without a byte of its upload being read).
-pub fn reads_body(method: &Method, path: &str) -> bool {
+pub(crate) fn reads_body(method: &Method, path: &str) -> bool {
     !READ_METHODS.contains(method) && Route::of(path).methods().contains(method)
 }
 
 /// The provider as configured: off (no key), misconfigured, or serving.
-pub enum ProviderState<'c, S> {
+enum ProviderState<'c, S> {
     Off,
     Misconfigured(&'c ConfigError),
     On(Box<Provider<'c, S>>),
 }
 
 /// The application: everything built once per isolate from the configuration.
-pub struct App<'c, S> {
+pub(crate) struct App<'c, S> {
     provider: ProviderState<'c, S>,
     sts: Sts<'c>,
     s3: S3Service<'c>,
@@ -100,7 +108,7 @@ pub struct App<'c, S> {
 
 impl<'c, S: Signer + 'static> App<'c, S> {
     /// Builds the app. `make_signer` picks how the active key signs (WebCrypto on Workers).
-    pub fn new(config: &'c Config, make_signer: impl FnOnce(&ProviderKey) -> S) -> Self {
+    pub(crate) fn new(config: &'c Config, make_signer: impl FnOnce(&ProviderKey) -> S) -> Self {
         let provider = match &config.provider {
             Ok(None) => ProviderState::Off,
             Err(e) => ProviderState::Misconfigured(e),
@@ -135,7 +143,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
                     UpstreamClient::new(c, shared_mac)
                 }),
             session_keys: config.session_keys.as_ref().ok().and_then(Option::as_ref),
-            list_key: crate::s3::list_token::key(config.derived_keys.as_ref()),
+            list_key: crate::s3::list::token::key(config.derived_keys.as_ref()),
         };
         Self {
             provider,
@@ -149,7 +157,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         }
     }
 
-    pub fn provider(&self) -> Option<&Provider<'c, S>> {
+    pub(crate) fn provider(&self) -> Option<&Provider<'c, S>> {
         match &self.provider {
             ProviderState::On(p) => Some(p),
             _ => None,
@@ -200,44 +208,21 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         })
     }
 
-    /// Answers one request.
-    pub async fn handle<H: HttpClient, R: ObjectStore>(
+    /// Answers one request: its family answers, then every answer is finished here.
+    pub(crate) async fn handle<H: HttpClient, R: ObjectStore>(
         &self,
         req: &Request<Vec<u8>>,
         io: &Io<'_, H, R>,
     ) -> Response<Body> {
-        let route = self.effective_route(Route::of(req.uri().path()));
-        // Everything that is not one of our routes and not a dot path is S3 (path style).
-        if route == Route::NotFound && !req.uri().path().starts_with("/.") {
-            let signer = self.provider().map(|p| &p.jwt_signer);
-            if let Dispatch::Answered(mut res) = self.s3.handle(req, io, signer).await {
-                if req.method() == Method::HEAD {
-                    res = web::into_head(res);
-                }
-                web::add_cors(&mut res);
-                return res;
+        let mut res = match self.effective_route(Route::of(req.uri().path())) {
+            Route::S3 => {
+                let signer = self.provider().map(|p| &p.jwt_signer);
+                self.s3.handle(req, io, signer).await
             }
-        }
-        let methods = route.methods();
-        let method = req.method();
-        let mut res = if route == Route::NotFound {
-            not_found()
-        } else if method == Method::OPTIONS {
-            web::preflight(req.headers(), methods)
-        } else if !methods.contains(method) && route == Route::Sts {
-            // STS clients parse AWS XML, errors included.
-            let err = crate::sts::error::StsError::MethodNotAllowed {
-                method: method.to_string(),
-            };
-            let mut res = crate::sts::response::error(&err, &crate::sts::credentials::request_id(io.random));
-            res.headers_mut().insert(http::header::ALLOW, web::allow_value(methods));
-            res
-        } else if !methods.contains(method) {
-            web::method_not_allowed(methods)
-        } else {
-            self.dispatch(route, req, io).await
+            Route::Sts => self.sts.handle(req, io).await,
+            route => self.json_route(route, req, io).await,
         };
-        if method == Method::HEAD {
+        if req.method() == Method::HEAD {
             res = web::into_head(res);
         }
         web::add_cors(&mut res);
@@ -258,15 +243,25 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         }
     }
 
-    async fn dispatch<H: HttpClient, R>(
+    /// The routes that answer in JSON: their methods, preflights and 405s, then the route.
+    /// (`io` serves the test routes only.)
+    #[cfg_attr(not(any(test, feature = "insecure-test-routes")), allow(unused_variables))]
+    async fn json_route<H: HttpClient, R>(
         &self,
         route: Route,
         req: &Request<Vec<u8>>,
         io: &Io<'_, H, R>,
     ) -> Response<Body> {
+        let methods = route.methods();
+        if route == Route::NotFound {
+            return not_found();
+        } else if req.method() == Method::OPTIONS {
+            return web::preflight(req.headers(), methods);
+        } else if !methods.contains(req.method()) {
+            return web::method_not_allowed(methods);
+        }
         match route {
             Route::Service => return web::json(StatusCode::OK, self.service_info().to_json()),
-            Route::Sts => return self.sts.handle(req, io).await,
             #[cfg(any(test, feature = "insecure-test-routes"))]
             Route::TestCredentials => {
                 return testing::credentials(req, self.s3.session_keys, self.sts.first_issuer(), io.clock, io.random);
@@ -403,17 +398,36 @@ mod tests {
         assert_eq!(info["features"]["s3"]["state"], "disabled");
     }
 
+    /// The `ETag` of the JWKS `config` publishes.
+    fn jwks_etag(config: &Config) -> String {
+        call(config, request(Method::GET, JWKS_PATH, &[])).headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
     #[test]
     fn jwks_answers_304_to_a_matching_etag() {
         let config = Config::from_settings(&provider_settings());
-        let etag = call(&config, request(Method::GET, JWKS_PATH, &[])).headers()["etag"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let etag = jwks_etag(&config);
         let res = call(&config, request(Method::GET, JWKS_PATH, &[("if-none-match", &etag)]));
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
         assert!(res.body().is_empty());
         assert_eq!(res.headers()["etag"], etag.as_str());
+    }
+
+    #[test]
+    fn jwks_compares_if_none_match_weakly_and_ignores_a_malformed_one() {
+        let config = Config::from_settings(&provider_settings());
+        let etag = jwks_etag(&config);
+        let status = |value: &str| call(&config, request(Method::GET, JWKS_PATH, &[("if-none-match", value)])).status();
+        for hit in [format!("W/{etag}"), format!("\"other\", {etag}"), "*".to_owned()] {
+            assert_eq!(status(&hit), StatusCode::NOT_MODIFIED, "{hit}");
+        }
+        let bare = etag.trim_matches('"').to_owned();
+        for miss in [bare, format!("{etag}, *"), "\"other\"".to_owned()] {
+            assert_eq!(status(&miss), StatusCode::OK, "{miss}");
+        }
     }
 
     #[test]
@@ -517,6 +531,64 @@ mod tests {
             call(&config, request(Method::POST, "/", &[])).status(),
             StatusCode::METHOD_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn root_is_the_service_document_not_s3() {
+        assert_eq!(Route::of("/"), Route::Service);
+        let config = Config::from_settings(&provider_settings());
+        for method in [Method::GET, Method::POST] {
+            let res = call(&config, request(method.clone(), "/", &[]));
+            assert_eq!(res.headers()["content-type"], "application/json", "{method}");
+        }
+    }
+
+    #[test]
+    fn dot_paths_are_reserved_for_the_router() {
+        for path in ["/.sts", "/.well-known/jwks.json", "/.nope", "/.well-known/nope", "/."] {
+            assert_ne!(Route::of(path), Route::S3, "{path}");
+        }
+        for path in ["/acct", "/acct/p/k", "/a.b", "/-x", "//", "*"] {
+            assert_eq!(Route::of(path), Route::S3, "{path}");
+        }
+        // An unknown dot path is the router's JSON 404 for every method, never S3 XML.
+        let config = Config::from_settings(&provider_settings());
+        for method in [Method::GET, Method::POST, Method::PUT] {
+            let res = call(&config, request(method.clone(), "/.nope/acct/key", &[]));
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method}");
+            assert_eq!(body_json(&res)["error"], "not_found");
+        }
+    }
+
+    #[test]
+    fn every_family_answers_its_own_405_and_preflight_and_all_get_cors() {
+        let config = Config::from_settings(&provider_settings());
+        let cases = [
+            ("/acct/p/k", "GET, HEAD, OPTIONS", "<Code>MethodNotAllowed</Code>"),
+            (STS_PATH, "GET, HEAD, OPTIONS, POST", "<Code>MethodNotAllowed</Code>"),
+            (JWKS_PATH, "GET, HEAD, OPTIONS", "method_not_allowed"),
+        ];
+        for (path, allow, body) in cases {
+            let res = call(&config, request(Method::DELETE, path, &[]));
+            assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            assert_eq!(res.headers()["allow"], allow, "{path}");
+            assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
+            assert!(String::from_utf8_lossy(res.body().as_bytes()).contains(body), "{path}");
+            let preflight = call(&config, request(Method::OPTIONS, path, &[]));
+            assert_eq!(preflight.status(), StatusCode::NO_CONTENT, "{path}");
+            assert_eq!(preflight.headers()["access-control-allow-methods"], allow, "{path}");
+            assert_eq!(preflight.headers()["access-control-allow-origin"], "*", "{path}");
+        }
+    }
+
+    #[test]
+    fn head_is_finished_the_same_way_for_every_family() {
+        let config = Config::from_settings(&provider_settings());
+        for path in ["/", JWKS_PATH, STS_PATH, "/acct/p/k"] {
+            let res = call(&config, request(Method::HEAD, path, &[]));
+            assert!(res.body().is_empty(), "{path}");
+            assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
+        }
     }
 
     #[test]

@@ -55,13 +55,13 @@ impl std::fmt::Debug for SecretBytes {
 /// The deployment's root for derived keys: a hash of the first secret it holds, so that
 /// MACs on data the worker hands out or keeps in shared caches need no further secret.
 /// Each use derives its own key with a distinct label ([`DerivedKeys::key`]).
-pub struct DerivedKeys(SecretBytes);
+pub(crate) struct DerivedKeys(SecretBytes);
 
 impl DerivedKeys {
     /// From `SESSION_TOKEN_KEY` if set, else `OIDC_PROVIDER_KEY` (whichever the deployment
     /// has). Rotating that secret changes every derived key: MACed data made before it
     /// simply stops verifying.
-    pub fn from_secret(secret: &[u8]) -> Self {
+    pub(crate) fn from_secret(secret: &[u8]) -> Self {
         use sha2::{Digest, Sha256};
         let root = Sha256::new_with_prefix(b"oidc-sts-proxy/derived-keys/v1\0")
             .chain_update(secret)
@@ -70,7 +70,7 @@ impl DerivedKeys {
     }
 
     /// The key for one purpose: HMAC-SHA256(root, label). Labels never repeat across uses.
-    pub fn key(&self, label: &str) -> MacKey {
+    pub(crate) fn key(&self, label: &str) -> MacKey {
         MacKey(SecretBytes::new(
             hmac_sha256(self.0.expose_secret(), label.as_bytes()).to_vec(),
         ))
@@ -84,16 +84,16 @@ impl std::fmt::Debug for DerivedKeys {
 }
 
 /// A derived HMAC-SHA256 key for one purpose.
-pub struct MacKey(SecretBytes);
+pub(crate) struct MacKey(SecretBytes);
 
 impl MacKey {
     /// HMAC-SHA256 of `data`, for attaching to what is handed out.
-    pub fn tag(&self, data: &[u8]) -> [u8; 32] {
+    pub(crate) fn tag(&self, data: &[u8]) -> [u8; 32] {
         hmac_sha256(self.0.expose_secret(), data)
     }
 
     /// Does `tag` authenticate `data`? Constant time.
-    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+    pub(crate) fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
         self.tag(data).as_slice().ct_eq(tag).into()
     }
 }

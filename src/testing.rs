@@ -14,9 +14,9 @@ use crate::oidc::signer::{RsaSigner, Signer};
 use crate::platform::{Clock, Random};
 use crate::web::{self, Body};
 
-pub const SIGN_PATH: &str = "/.test/sign";
-pub const MINT_PATH: &str = "/.test/mint";
-pub const CREDENTIALS_PATH: &str = "/.test/credentials";
+pub(crate) const SIGN_PATH: &str = "/.test/sign";
+pub(crate) const MINT_PATH: &str = "/.test/mint";
+pub(crate) const CREDENTIALS_PATH: &str = "/.test/credentials";
 
 fn query_param(req: &Request<Vec<u8>>, name: &str) -> Option<String> {
     let query = req.uri().query()?;
@@ -31,7 +31,7 @@ fn bad_request(what: &str) -> Response<Body> {
 
 /// `GET /.test/sign?msg=<base64url>&signer=webcrypto|rsa&n=<1..200>`: signs `msg` `n` times
 /// with the chosen signer and returns the (last) signature.
-pub async fn sign<S: Signer + 'static>(
+pub(crate) async fn sign<S: Signer + 'static>(
     req: &Request<Vec<u8>>,
     provider: &Provider<'_, S>,
     rsa: &RsaSigner,
@@ -69,7 +69,7 @@ pub async fn sign<S: Signer + 'static>(
 /// for `aud` (default: the configured upstream audience), and how many signatures the signer
 /// has made so far. Under `make dev` this is the local IdP: `/.sts` trusts the worker's own
 /// issuer there, so a minted token buys S3 credentials.
-pub async fn mint<S: Signer + 'static>(
+pub(crate) async fn mint<S: Signer + 'static>(
     req: &Request<Vec<u8>>,
     provider: &Provider<'_, S>,
     clock: &dyn Clock,
@@ -102,9 +102,9 @@ pub async fn mint<S: Signer + 'static>(
 /// after `ttl` seconds (default 60), sealed with the STS keys exactly as `/.sts` seals them.
 /// `/.sts` never issues credentials shorter than 900 s (AWS's minimum), so this is how the
 /// suite sees the S3 read path refuse credentials past their expiry without waiting 15 min.
-pub fn credentials(
+pub(crate) fn credentials(
     req: &Request<Vec<u8>>,
-    keys: Option<&crate::sts::seal::SessionKeys>,
+    keys: Option<&crate::session::seal::SessionKeys>,
     default_issuer: Option<&crate::identity::Issuer>,
     clock: &dyn Clock,
     random: &dyn Random,
@@ -133,22 +133,25 @@ pub fn credentials(
         Some(_) => return bad_request("ttl must be 1 to 3600"),
     };
     let expires = clock.now_secs() + ttl;
-    let claims = crate::sts::seal::SessionClaims {
-        sub: subject.as_str().to_owned(),
-        iss: issuer.as_str().to_owned(),
-        aud: "test-credentials".to_owned(),
+    let Some(audience) = Audience::parse("test-credentials") else {
+        return bad_request("no audience");
+    };
+    let claims = crate::session::seal::SessionClaims {
+        sub: subject,
+        iss: issuer,
+        aud: audience,
         role: "_default".to_owned(),
-        akid: crate::sts::credentials::access_key_id(random),
-        secret: crate::sts::credentials::secret_access_key(random),
+        akid: crate::session::credentials::access_key_id(random),
+        secret: crate::session::credentials::secret_access_key(random),
         exp: expires,
         scope: None,
     };
     let body = serde_json::json!({
         "Version": 1,
         "AccessKeyId": claims.akid,
-        "SecretAccessKey": claims.secret,
+        "SecretAccessKey": claims.secret.expose_secret(),
         "SessionToken": keys.seal(&claims, random),
-        "Expiration": crate::time::iso8601(expires),
+        "Expiration": crate::time::rfc3339(expires),
     });
     web::json(StatusCode::OK, body.to_string().into_bytes())
 }

@@ -6,7 +6,7 @@ use http::{Method, Response, StatusCode};
 
 /// A response body.
 #[derive(Debug, Default)]
-pub enum Body {
+pub(crate) enum Body {
     #[default]
     Empty,
     Full(Vec<u8>),
@@ -16,7 +16,7 @@ pub enum Body {
 }
 
 /// An opaque, adapter-owned stream (see [`Body::Stream`]).
-pub struct StreamBody(pub Box<dyn std::any::Any>);
+pub(crate) struct StreamBody(pub(crate) Box<dyn std::any::Any>);
 
 impl std::fmt::Debug for StreamBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,19 +36,19 @@ impl PartialEq for Body {
 
 impl Body {
     /// Length of a buffered body; 0 for a stream (whose length travels in `Content-Length`).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Body::Empty | Body::Stream(_) => 0,
             Body::Full(b) => b.len(),
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The bytes of a buffered body; empty for a stream.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             Body::Empty | Body::Stream(_) => &[],
             Body::Full(b) => b,
@@ -57,21 +57,21 @@ impl Body {
 }
 
 /// Largest request body read into memory (form posts to `/.sts` are a few KiB).
-pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 /// A request body past [`MAX_REQUEST_BODY`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyTooLarge;
+pub(crate) struct BodyTooLarge;
 
 /// A request body collected chunk by chunk and given up the moment it passes
 /// [`MAX_REQUEST_BODY`], so a body without `Content-Length` (chunked) is never read
 /// further than the bound.
 #[derive(Debug, Default)]
-pub struct BoundedBody(Vec<u8>);
+pub(crate) struct BoundedBody(Vec<u8>);
 
 impl BoundedBody {
     /// Refuses at once a body whose declared `Content-Length` is already past the bound.
-    pub fn expecting(content_length: Option<&HeaderValue>) -> Result<Self, BodyTooLarge> {
+    pub(crate) fn expecting(content_length: Option<&HeaderValue>) -> Result<Self, BodyTooLarge> {
         // RFC 9110 §8.6: Content-Length = 1*DIGIT (too many digits for u64 is too large).
         let declared = content_length
             .and_then(|v| v.to_str().ok())
@@ -85,7 +85,7 @@ impl BoundedBody {
     }
 
     /// Appends one chunk, or fails if the body would pass the bound.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyTooLarge> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), BodyTooLarge> {
         if self.0.len().saturating_add(chunk.len()) > MAX_REQUEST_BODY {
             return Err(BodyTooLarge);
         }
@@ -93,13 +93,13 @@ impl BoundedBody {
         Ok(())
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
         self.0
     }
 }
 
 /// 413 for a request body past [`MAX_REQUEST_BODY`].
-pub fn body_too_large() -> Response<Body> {
+pub(crate) fn body_too_large() -> Response<Body> {
     json_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "invalid_request",
@@ -108,10 +108,10 @@ pub fn body_too_large() -> Response<Body> {
 }
 
 /// Methods every read-only route serves, with the CORS preflight.
-pub const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD, Method::OPTIONS];
+pub(crate) const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD, Method::OPTIONS];
 
 /// A response with a body and content type.
-pub fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+pub(crate) fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
     let mut res = Response::new(Body::Full(body));
     *res.status_mut() = status;
     res.headers_mut()
@@ -120,12 +120,12 @@ pub fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) 
 }
 
 /// A JSON response.
-pub fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     with_body(status, "application/json", body)
 }
 
 /// An OAuth-style JSON error (RFC 6749 §5.2 shape): `{"error", "error_description"}`.
-pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": error, "error_description": description });
     let mut res = json(status, serde_json::to_vec(&body).unwrap_or_default());
     res.headers_mut()
@@ -134,13 +134,13 @@ pub fn json_error(status: StatusCode, error: &str, description: &str) -> Respons
 }
 
 /// `Allow` header value for a method list.
-pub fn allow_value(methods: &[Method]) -> HeaderValue {
+pub(crate) fn allow_value(methods: &[Method]) -> HeaderValue {
     let joined = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
     HeaderValue::from_str(&joined).unwrap_or_else(|_| HeaderValue::from_static("GET"))
 }
 
 /// 405 with `Allow` (RFC 9110 §15.5.6), as an OAuth-style JSON error.
-pub fn method_not_allowed(methods: &[Method]) -> Response<Body> {
+pub(crate) fn method_not_allowed(methods: &[Method]) -> Response<Body> {
     let mut res = json_error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -151,7 +151,7 @@ pub fn method_not_allowed(methods: &[Method]) -> Response<Body> {
 }
 
 /// Answers a CORS preflight (Fetch standard §3.2) for a route serving `methods`.
-pub fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Body> {
+pub(crate) fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Body> {
     let mut res = Response::new(Body::Empty);
     *res.status_mut() = StatusCode::NO_CONTENT;
     let h = res.headers_mut();
@@ -173,7 +173,7 @@ pub fn preflight(request_headers: &HeaderMap, methods: &[Method]) -> Response<Bo
 
 /// Adds the CORS headers every response carries. Credentials are never sent
 /// cross-origin by browsers to a `*` origin, so `*` is safe for these public routes.
-pub fn add_cors(res: &mut Response<Body>) {
+pub(crate) fn add_cors(res: &mut Response<Body>) {
     let h = res.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h.insert(
@@ -182,20 +182,89 @@ pub fn add_cors(res: &mut Response<Body>) {
     );
 }
 
-/// Does `If-None-Match` match `etag`? Weak comparison, as RFC 9110 §13.1.2 requires.
-pub fn if_none_match_hits(request_headers: &HeaderMap, etag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    let ours = bare(etag);
-    request_headers.get_all(header::IF_NONE_MATCH).iter().any(|v| {
-        v.to_str()
-            .map(|list| list.split(',').any(|t| t.trim() == "*" || bare(t) == ours))
-            .unwrap_or(false)
+/// Does `If-Match` match `etag`? `None` when the request has no `If-Match`. Strong
+/// comparison (RFC 9110 §13.1.1); see [`etag_list_matches`].
+pub(crate) fn if_match(request_headers: &HeaderMap, etag: &str) -> Option<bool> {
+    joined(request_headers, &header::IF_MATCH).map(|value| etag_list_matches(&value, etag, Comparison::Strong))
+}
+
+/// Does `If-None-Match` match `etag`? `None` when the request has no `If-None-Match`. Weak
+/// comparison (RFC 9110 §13.1.2); see [`etag_list_matches`].
+pub(crate) fn if_none_match(request_headers: &HeaderMap, etag: &str) -> Option<bool> {
+    joined(request_headers, &header::IF_NONE_MATCH).map(|value| etag_list_matches(&value, etag, Comparison::Weak))
+}
+
+/// How two entity-tags are compared (RFC 9110 §8.8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comparison {
+    /// Both strong and their opaque-tags equal.
+    Strong,
+    /// Their opaque-tags equal, either or both weak.
+    Weak,
+}
+
+/// All field lines of a list-valued header joined with `,` (RFC 9110 §5.3); a line that is not
+/// text spoils the list (it then matches nothing).
+fn joined(headers: &HeaderMap, name: &header::HeaderName) -> Option<String> {
+    let mut values = headers.get_all(name).iter().peekable();
+    values.peek()?;
+    let parts: Vec<&str> = values.map(|v| v.to_str().unwrap_or("\u{0}")).collect();
+    Some(parts.join(","))
+}
+
+/// Is `s` an entity-tag (RFC 9110 §8.8.3), such as an `ETag` value must be?
+pub(crate) fn is_entity_tag(s: &str) -> bool {
+    parse_etag(s).is_some()
+}
+
+/// One parsed entity-tag: (weak, opaque-tag including its quotes).
+fn parse_etag(s: &str) -> Option<(bool, &str)> {
+    let (weak, rest) = match s.strip_prefix("W/") {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    // entity-tag = [ weak ] opaque-tag; opaque-tag = DQUOTE *etagc DQUOTE
+    let inner = rest.strip_prefix('"')?.strip_suffix('"')?;
+    let etagc_ok = inner
+        .bytes()
+        .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80);
+    etagc_ok.then_some((weak, rest))
+}
+
+/// `*` or a list of entity-tags (`If-Match` / `If-None-Match`, RFC 9110 §13.1.1-2), compared
+/// with `etag`. `*` matches any current representation. A value that is not one of the two
+/// forms (an unquoted tag, `*` inside a list) matches nothing: `If-Match` then fails closed
+/// and `If-None-Match` sends the full response.
+fn etag_list_matches(value: &str, etag: &str, comparison: Comparison) -> bool {
+    let Some((ours_weak, ours)) = parse_etag(etag.trim()) else {
+        return false;
+    };
+    if value.trim() == "*" {
+        return true;
+    }
+    let mut tags = Vec::new();
+    for item in value
+        .split(',')
+        .map(|s| s.trim_matches([' ', '\t']))
+        .filter(|s| !s.is_empty())
+    {
+        match parse_etag(item) {
+            Some(tag) => tags.push(tag),
+            None => return false,
+        }
+    }
+    tags.into_iter().any(|(weak, opaque)| {
+        opaque == ours
+            && match comparison {
+                Comparison::Weak => true,
+                Comparison::Strong => !weak && !ours_weak,
+            }
     })
 }
 
 /// Turns a GET response into the matching HEAD response: same status and headers,
 /// `Content-Length` of the body that GET would send, and no body.
-pub fn into_head(mut res: Response<Body>) -> Response<Body> {
+pub(crate) fn into_head(mut res: Response<Body>) -> Response<Body> {
     let len = res.body().len();
     if !res.headers().contains_key(header::CONTENT_LENGTH) && !res.body().is_empty() {
         res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
@@ -243,6 +312,10 @@ mod tests {
         h
     }
 
+    fn if_none_match_hits(h: &HeaderMap, etag: &str) -> bool {
+        if_none_match(h, etag) == Some(true)
+    }
+
     #[test]
     fn if_none_match_uses_weak_comparison_and_lists() {
         let etag = "\"abc\"";
@@ -255,6 +328,46 @@ mod tests {
         assert!(if_none_match_hits(&headers(&[("if-none-match", "*")]), etag));
         assert!(!if_none_match_hits(&headers(&[("if-none-match", "\"abcd\"")]), etag));
         assert!(!if_none_match_hits(&headers(&[]), etag));
+    }
+
+    #[test]
+    fn if_none_match_on_several_lines_is_one_list() {
+        let etag = "\"abc\"";
+        let h = headers(&[("if-none-match", "\"x\""), ("if-none-match", "W/\"abc\"")]);
+        assert_eq!(if_none_match(&h, etag), Some(true));
+        assert_eq!(
+            if_none_match(&headers(&[("if-none-match", "\"x\"")]), etag),
+            Some(false)
+        );
+        assert_eq!(if_none_match(&headers(&[]), etag), None);
+    }
+
+    #[test]
+    fn a_malformed_if_none_match_matches_nothing() {
+        let etag = "\"abc\"";
+        for value in ["abc", "\"abc", "\"x\", *", "W/abc", "\"a\"bc\"", "\"abc\" junk"] {
+            assert_eq!(
+                if_none_match(&headers(&[("if-none-match", value)]), etag),
+                Some(false),
+                "{value}"
+            );
+        }
+        let mut latin1 = HeaderMap::new();
+        latin1.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_bytes(b"\"abc\", \"\xe9\"").unwrap(),
+        );
+        assert_eq!(if_none_match(&latin1, etag), Some(false));
+    }
+
+    #[test]
+    fn if_match_uses_strong_comparison() {
+        let h = |v: &'static str| headers(&[("if-match", v)]);
+        assert_eq!(if_match(&h("\"abc\""), "\"abc\""), Some(true));
+        assert_eq!(if_match(&h("W/\"abc\""), "\"abc\""), Some(false));
+        assert_eq!(if_match(&h("\"abc\""), "W/\"abc\""), Some(false));
+        assert_eq!(if_match(&h("*"), "\"abc\""), Some(true));
+        assert_eq!(if_match(&headers(&[]), "\"abc\""), None);
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub fn status(ctx: &Context<'_>, only: Option<&str>, out: &mut dyn Write) -> Res
     }
     let now = ctx.clock.now();
     let when = |t: u64| {
-        let at = oidc_sts_proxy::time::iso8601(t);
+        let at = oidc_sts_proxy::time::rfc3339(t);
         if t > now {
             format!("until {at} ({} left)", span(t - now))
         } else {

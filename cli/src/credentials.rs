@@ -185,7 +185,7 @@ pub enum Format {
 
 /// The text `osp credentials` prints.
 pub fn render(format: Format, c: &StsCredentials, settings: &Settings) -> String {
-    let expiration = oidc_sts_proxy::time::iso8601(c.expiration);
+    let expiration = oidc_sts_proxy::time::rfc3339(c.expiration);
     match format {
         Format::Process => serde_json::json!({
             "Version": 1,
@@ -286,7 +286,7 @@ mod tests {
     </Credentials>
   </AssumeRoleWithWebIdentityResult>
 </AssumeRoleWithWebIdentityResponse>"#,
-            oidc_sts_proxy::time::iso8601(expires)
+            oidc_sts_proxy::time::rfc3339(expires)
         )
     }
 

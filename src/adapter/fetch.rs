@@ -17,7 +17,7 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 pub(crate) struct WorkersHttp;
 
 /// A `worker` request from an `http` one. `host` is left out: `fetch` derives it from the URL,
-/// which is what a signed request signed (see `s3::sign::host_of`).
+/// which is what a signed request signed (see `backend::sign::host_of`).
 fn to_worker(req: http::Request<Vec<u8>>) -> Result<worker::Request, FetchError> {
     let (mut parts, body) = req.into_parts();
     parts.headers.remove(http::header::HOST);

@@ -87,7 +87,7 @@ impl Secrets for EnvSecrets<'_> {
 async fn test_r2_put(mut req: Request, env: &Env) -> worker::Result<Response> {
     let path = req.path();
     let raw_key = path.trim_start_matches("/.test/r2/");
-    let key = crate::s3::sigv4::percent_decode(raw_key).and_then(|k| String::from_utf8(k).ok());
+    let key = crate::encoding::percent_decode_text(raw_key);
     let Some(key) = key.filter(|k| !k.is_empty()) else {
         return Response::error("bad key", 400);
     };

@@ -2,11 +2,11 @@
 
 use worker::{Bucket, Include, Object, Range};
 
-use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::backend::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
 use crate::web::StreamBody;
 
 /// The `DATA` binding, if the deployment has one.
-pub(crate) struct R2Store(pub Option<Bucket>);
+pub(crate) struct R2Store(pub(crate) Option<Bucket>);
 
 impl R2Store {
     fn bucket(&self) -> Result<&Bucket, StoreError> {

@@ -5,7 +5,7 @@ use worker::Env;
 use crate::config::Settings;
 use crate::secret::SecretString;
 
-pub(crate) struct EnvSettings<'a>(pub &'a Env);
+pub(crate) struct EnvSettings<'a>(pub(crate) &'a Env);
 
 impl Settings for EnvSettings<'_> {
     fn var(&self, name: &str) -> Option<String> {

@@ -13,12 +13,12 @@ use crate::secret::SecretBytes;
 
 const ALGORITHM: &str = "RSASSA-PKCS1-v1_5";
 
-pub struct WebCryptoSigner {
+pub(super) struct WebCryptoSigner {
     key: Shared<LocalBoxFuture<'static, Result<CryptoKey, SignError>>>,
 }
 
 impl WebCryptoSigner {
-    pub fn new(key: &ProviderKey) -> Self {
+    pub(super) fn new(key: &ProviderKey) -> Self {
         let der = key.pkcs8_der();
         let import = async move { import(der?).await }.boxed_local().shared();
         Self { key: import }

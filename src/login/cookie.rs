@@ -7,14 +7,14 @@ use http::header::{self, HeaderMap, HeaderValue};
 use crate::identity::Issuer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum CookieError {
+pub(crate) enum CookieError {
     #[error("a cookie value has only RFC 6265 cookie-octets")]
     Value,
 }
 
 /// How the worker is reached, which decides the cookies' names and attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Site {
+pub(crate) enum Site {
     /// `__Host-` prefix, `Secure`.
     Https,
     /// Plain http on a loopback host (`make dev`, tests): no `Secure`, so no `__Host-`
@@ -26,7 +26,7 @@ pub enum Site {
 impl Site {
     /// From the worker's own origin (config's `Issuer::parse_origin`, which allows plain
     /// http only on loopback hosts).
-    pub fn of(origin: &Issuer) -> Self {
+    pub(crate) fn of(origin: &Issuer) -> Self {
         if origin.as_str().starts_with("http://") && origin.is_loopback() {
             Self::LoopbackHttp
         } else {
@@ -37,25 +37,25 @@ impl Site {
 
 /// A cookie's name on each kind of site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CookieName {
+pub(crate) struct CookieName {
     https: &'static str,
     loopback: &'static str,
 }
 
 /// The session handle.
-pub const SESSION: CookieName = CookieName {
+pub(crate) const SESSION: CookieName = CookieName {
     https: "__Host-session",
     loopback: "oidc-sts-proxy-session",
 };
 
 /// The login's browser binding (its hash is in the pending login).
-pub const LOGIN_BINDING: CookieName = CookieName {
+pub(crate) const LOGIN_BINDING: CookieName = CookieName {
     https: "__Host-login",
     loopback: "oidc-sts-proxy-login",
 };
 
 impl CookieName {
-    pub fn on(self, site: Site) -> &'static str {
+    pub(crate) fn on(self, site: Site) -> &'static str {
         match site {
             Site::Https => self.https,
             Site::LoopbackHttp => self.loopback,
@@ -67,7 +67,7 @@ impl CookieName {
 /// may be several headers, as HTTP/2 allows, RFC 9113 §8.2.3). `None` when it is absent,
 /// empty, not text, or present more than once: a duplicate (a cookie planted by a sibling
 /// host or another port) makes the cookie absent rather than one of them chosen.
-pub fn find<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let mut found: Option<&'a [u8]> = None;
     for value in headers.get_all(header::COOKIE) {
         // cookie-string = cookie-pair *( ";" SP cookie-pair ); tolerate missing or extra
@@ -95,7 +95,7 @@ pub fn find<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value: `HttpOnly; SameSite=Lax; Path=/`, with `Secure` on https, and
 /// `Max-Age` when given (else the cookie lasts until the browser closes).
-pub fn set_cookie(
+pub(crate) fn set_cookie(
     name: CookieName,
     site: Site,
     value: &str,
@@ -111,7 +111,7 @@ pub fn set_cookie(
 
 /// A `Set-Cookie` value that deletes the cookie (`Max-Age=0`, same name and attributes, as
 /// a `__Host-` cookie can only be replaced by one with the same attributes).
-pub fn clear_cookie(name: CookieName, site: Site) -> HeaderValue {
+pub(crate) fn clear_cookie(name: CookieName, site: Site) -> HeaderValue {
     build(name, site, "", Some(0))
 }
 

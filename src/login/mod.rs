@@ -10,7 +10,7 @@
 //! The protocol itself (authorization URL, callback, token exchange) is [`crate::oauth`].
 //! Sealing the session cookie and the Durable Object stores come with the routes.
 
-pub mod cookie;
-pub mod page;
-pub mod return_to;
-pub mod state;
+pub(crate) mod cookie;
+pub(crate) mod page;
+pub(crate) mod return_to;
+pub(crate) mod state;

@@ -13,7 +13,7 @@ use crate::oauth::error::{EndpointError, ErrorCode};
 use crate::web::Body;
 
 /// Where "sign in again" leads.
-pub const LOGIN_PATH: &str = "/.auth/login";
+pub(crate) const LOGIN_PATH: &str = "/.auth/login";
 
 /// The page's policy: nothing loads, nothing runs; only the inline style block applies.
 const CSP: &str =
@@ -22,7 +22,7 @@ const CSP: &str =
 /// Why a sign-in failed. Variants carry detail for the log; none carries a token, code,
 /// verifier or cookie value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LoginError {
+pub(crate) enum LoginError {
     #[error("the callback has no state")]
     MissingState,
     /// Unknown, expired or already used: the store cannot tell these apart once `take` has
@@ -68,7 +68,7 @@ impl LoginError {
     /// Status, code and message for this error: the only place they are chosen. A client's
     /// mistake (or an attacker's) is a 400, never a 5xx; only the provider or the store
     /// being unreachable is.
-    pub fn wire(&self) -> (StatusCode, &'static str, &'static str) {
+    pub(crate) fn wire(&self) -> (StatusCode, &'static str, &'static str) {
         const BAD: StatusCode = StatusCode::BAD_REQUEST;
         match self {
             Self::MissingState => (BAD, "missing_state", "The sign-in response is incomplete."),
@@ -172,13 +172,17 @@ impl From<EndpointError> for LoginError {
 /// The answer for `err`: JSON when the request's `Accept` prefers `application/json` to
 /// `text/html`, else the HTML page. `return_to`, when known, is carried by the "sign in
 /// again" link.
-pub fn error_response(err: &LoginError, request_headers: &HeaderMap, return_to: Option<&ReturnTo>) -> Response<Body> {
+pub(crate) fn error_response(
+    err: &LoginError,
+    request_headers: &HeaderMap,
+    return_to: Option<&ReturnTo>,
+) -> Response<Body> {
     let (status, code, message) = err.wire();
     if prefers_json(request_headers) {
         return crate::web::json_error(status, code, message);
     }
     let again = again_link(return_to);
-    let e = crate::sts::response::xml_escape;
+    let e = crate::encoding::xml_escape;
     let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -11,14 +11,14 @@
 //! `//evil.example` to them), and no `.` or `..` segment.
 
 /// The default when none is given.
-pub const DEFAULT: &str = "/";
+pub(crate) const DEFAULT: &str = "/";
 /// Longest `return_to` accepted.
-pub const MAX_LEN: usize = 2048;
+pub(crate) const MAX_LEN: usize = 2048;
 /// More nested percent-encoding than this is refused rather than decoded further.
 const MAX_DECODE_LAYERS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ReturnToError {
+pub(crate) enum ReturnToError {
     #[error("return_to is longer than {MAX_LEN} bytes")]
     TooLong,
     #[error("return_to is not an absolute path on this site")]
@@ -41,12 +41,12 @@ pub enum ReturnToError {
 
 /// A path on this origin to return to after signing in, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReturnTo(String);
+pub(crate) struct ReturnTo(String);
 
 impl ReturnTo {
     /// The `return_to` query value (already form-decoded once by the query parser), or
     /// [`DEFAULT`] when there is none or it is empty.
-    pub fn parse(value: Option<&str>) -> Result<Self, ReturnToError> {
+    pub(crate) fn parse(value: Option<&str>) -> Result<Self, ReturnToError> {
         let value = match value {
             None | Some("") => return Ok(Self(DEFAULT.to_owned())),
             Some(v) => v,
@@ -64,7 +64,7 @@ impl ReturnTo {
                 _ => ReturnToError::Character,
             });
         }
-        crate::s3::sigv4::percent_decode(value).ok_or(ReturnToError::BadEscape)?;
+        crate::encoding::percent_decode(value).ok_or(ReturnToError::BadEscape)?;
         // Every decoded layer, decoded as lenient decoders do, until nothing changes.
         let mut layer = value.as_bytes().to_vec();
         for _ in 0..MAX_DECODE_LAYERS {
@@ -78,7 +78,7 @@ impl ReturnTo {
         Err(ReturnToError::TooDeeplyEncoded)
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

@@ -16,17 +16,17 @@ use crate::login::return_to::ReturnTo;
 use crate::oauth::authorize::Nonce;
 /// The state token is the OAuth `state` parameter the CLI makes too, so it lives with the
 /// protocol: 256 random bits, base64url, parsed strictly ([`StateToken::parse`]).
-pub use crate::oauth::authorize::StateToken;
+pub(crate) use crate::oauth::authorize::StateToken;
 use crate::oauth::client::RedirectUri;
 use crate::oauth::pkce::CodeVerifier;
 use crate::platform::Random;
 use crate::secret::SecretString;
 
 /// How long a login may take, from `/.auth/login` to the callback: 10 minutes.
-pub const STATE_TTL_SECS: u64 = 600;
+pub(crate) const STATE_TTL_SECS: u64 = 600;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("a login with this state already exists")]
     Collision,
     #[error("no login with this state (unknown, expired or already used)")]
@@ -39,19 +39,19 @@ pub enum StateError {
 
 /// The browser-binding cookie's value: 256 random bits, set on the browser when the login
 /// starts. The store keeps only its [`BindingDigest`].
-pub struct BrowserBinding(SecretString);
+pub(crate) struct BrowserBinding(SecretString);
 
 impl BrowserBinding {
-    pub fn generate(random: &dyn Random) -> Self {
+    pub(crate) fn generate(random: &dyn Random) -> Self {
         Self(SecretString::new(crate::oauth::random_token(random)))
     }
 
     /// The cookie's value, to set on the browser. Call sites are the places to audit.
-    pub fn expose_secret(&self) -> &str {
+    pub(crate) fn expose_secret(&self) -> &str {
         self.0.expose_secret()
     }
 
-    pub fn digest(&self) -> BindingDigest {
+    pub(crate) fn digest(&self) -> BindingDigest {
         BindingDigest::of(self.expose_secret())
     }
 }
@@ -64,7 +64,7 @@ impl std::fmt::Debug for BrowserBinding {
 
 /// SHA-256 of a binding cookie's value, under a label of its own.
 #[derive(Clone)]
-pub struct BindingDigest([u8; 32]);
+pub(crate) struct BindingDigest([u8; 32]);
 
 impl BindingDigest {
     fn of(cookie_value: &str) -> Self {
@@ -99,7 +99,7 @@ impl std::fmt::Debug for BindingDigest {
 /// is to be written with that store, so that nothing can write the verifier in clear by
 /// accident.
 #[derive(Debug)]
-pub struct PendingLogin {
+pub(crate) struct PendingLogin {
     verifier: Option<CodeVerifier>,
     nonce: Nonce,
     return_to: ReturnTo,
@@ -110,19 +110,19 @@ pub struct PendingLogin {
 
 /// A login taken from the store and checked to belong to the browser at the callback.
 #[derive(Debug)]
-pub struct ResumedLogin {
+pub(crate) struct ResumedLogin {
     /// `None` when PKCE is switched off (`LOGIN_PKCE`).
-    pub verifier: Option<CodeVerifier>,
-    pub nonce: Nonce,
-    pub return_to: ReturnTo,
-    pub redirect_uri: RedirectUri,
-    pub created_at: u64,
+    pub(crate) verifier: Option<CodeVerifier>,
+    pub(crate) nonce: Nonce,
+    pub(crate) return_to: ReturnTo,
+    pub(crate) redirect_uri: RedirectUri,
+    pub(crate) created_at: u64,
 }
 
 impl PendingLogin {
     /// A login started at `created_at` (seconds since the epoch) by the browser given
     /// `binding` as its cookie.
-    pub fn new(
+    pub(crate) fn new(
         verifier: Option<CodeVerifier>,
         nonce: Nonce,
         return_to: ReturnTo,
@@ -140,19 +140,19 @@ impl PendingLogin {
         }
     }
 
-    pub fn created_at(&self) -> u64 {
+    pub(crate) fn created_at(&self) -> u64 {
         self.created_at
     }
 
     /// Is the login at least [`STATE_TTL_SECS`] old at `now`? Every store decides expiry
     /// with this.
-    pub fn is_expired_at(&self, now: u64) -> bool {
+    pub(crate) fn is_expired_at(&self, now: u64) -> bool {
         now >= self.created_at.saturating_add(STATE_TTL_SECS)
     }
 
     /// The login's contents, if `cookie_value` (the binding cookie the callback request
     /// carries, if any) is the one set when the login started.
-    pub fn resume(self, cookie_value: Option<&str>) -> Result<ResumedLogin, StateError> {
+    pub(crate) fn resume(self, cookie_value: Option<&str>) -> Result<ResumedLogin, StateError> {
         match cookie_value {
             Some(v) if self.binding.matches(v) => Ok(ResumedLogin {
                 verifier: self.verifier,
@@ -169,7 +169,7 @@ impl PendingLogin {
 /// Where logins in flight wait for their callback. One instance may serve several isolates
 /// and locations (the Durable Object store), so atomicity is the store's, not the caller's.
 #[allow(async_fn_in_trait)] // single-threaded runtime: futures need not be Send
-pub trait StateStore {
+pub(crate) trait StateStore {
     /// Stores `login` under `state`; [`StateError::Collision`] if the state is already there
     /// (never overwritten, expired or not).
     async fn put(&self, state: &StateToken, login: PendingLogin) -> Result<(), StateError>;
@@ -184,7 +184,7 @@ pub trait StateStore {
 /// a real store's round trip would be, so tests can keep many of them in flight.
 #[cfg(test)]
 #[derive(Default)]
-pub struct MemoryStateStore {
+pub(crate) struct MemoryStateStore {
     entries: std::cell::RefCell<std::collections::HashMap<String, PendingLogin>>,
     open: Option<std::rc::Rc<std::cell::Cell<bool>>>,
 }
@@ -192,7 +192,7 @@ pub struct MemoryStateStore {
 #[cfg(test)]
 impl MemoryStateStore {
     /// A store whose operations wait until `open` is set.
-    pub fn gated(open: std::rc::Rc<std::cell::Cell<bool>>) -> Self {
+    pub(crate) fn gated(open: std::rc::Rc<std::cell::Cell<bool>>) -> Self {
         Self {
             entries: Default::default(),
             open: Some(open),

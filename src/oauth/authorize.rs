@@ -167,7 +167,7 @@ pub fn parse_callback(
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if params.iter().any(|(n, _)| *n == name) {
             return Err(AuthorizeError::RepeatedParameter {
-                name: crate::sts::request::printable(&name),
+                name: crate::encoding::printable(&name),
             });
         }
         params.push((name.into_owned(), value.into_owned()));

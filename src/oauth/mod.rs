@@ -136,7 +136,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// "Randomness" that hands out the given bytes, for known-answer tests.
-    pub(crate) struct FixedRandom(pub Vec<u8>);
+    pub(crate) struct FixedRandom(pub(crate) Vec<u8>);
 
     impl Random for FixedRandom {
         fn fill(&self, buf: &mut [u8]) {

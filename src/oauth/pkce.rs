@@ -106,7 +106,7 @@ impl ChallengeMethod {
         match value {
             "S256" => Ok(Self::S256),
             other => Err(PkceError::UnsupportedMethod {
-                method: crate::sts::request::printable(other),
+                method: crate::encoding::printable(other),
             }),
         }
     }

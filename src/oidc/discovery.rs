@@ -5,11 +5,11 @@ use serde::Serialize;
 use crate::identity::Issuer;
 
 /// Path of the discovery document under the issuer (Discovery §4).
-pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+pub(crate) const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// Path of the JWK Set under the issuer.
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Path of the authorization endpoint under the issuer.
-pub const AUTHORIZE_PATH: &str = "/.oauth2/authorize";
+pub(crate) const AUTHORIZE_PATH: &str = "/.oauth2/authorize";
 
 /// Provider metadata. Every field Discovery §3 marks REQUIRED is present, with values
 /// that describe what this provider really does: it signs ID-token-shaped JWTs with
@@ -18,20 +18,20 @@ pub const AUTHORIZE_PATH: &str = "/.oauth2/authorize";
 /// requires one only for flows other than the implicit one, which is all `id_token`
 /// as the sole response type declares).
 #[derive(Debug, Serialize)]
-pub struct ProviderMetadata {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub jwks_uri: String,
-    pub response_types_supported: [&'static str; 1],
-    pub subject_types_supported: [&'static str; 1],
-    pub id_token_signing_alg_values_supported: [&'static str; 1],
-    pub scopes_supported: [&'static str; 1],
-    pub claims_supported: [&'static str; 7],
-    pub grant_types_supported: [&'static str; 1],
+pub(crate) struct ProviderMetadata {
+    pub(crate) issuer: String,
+    authorization_endpoint: String,
+    pub(crate) jwks_uri: String,
+    response_types_supported: [&'static str; 1],
+    subject_types_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    scopes_supported: [&'static str; 1],
+    claims_supported: [&'static str; 7],
+    grant_types_supported: [&'static str; 1],
 }
 
 impl ProviderMetadata {
-    pub fn new(issuer: &Issuer) -> Self {
+    pub(crate) fn new(issuer: &Issuer) -> Self {
         let base = issuer.as_str();
         Self {
             issuer: base.to_owned(),
@@ -46,7 +46,7 @@ impl ProviderMetadata {
         }
     }
 
-    pub fn to_json(&self) -> Vec<u8> {
+    pub(crate) fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 }

@@ -9,19 +9,19 @@ use rsa::{BigUint, RsaPublicKey};
 use serde::Deserialize;
 
 /// Smallest RSA modulus accepted from an IdP.
-pub const MIN_RSA_BITS: usize = 2048;
+pub(crate) const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted from an IdP (bounds verification cost).
-pub const MAX_RSA_BITS: usize = 8192;
+pub(crate) const MAX_RSA_BITS: usize = 8192;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JwkError {
+pub(crate) enum JwkError {
     #[error("JWK Set is not a JSON object with a \"keys\" array")]
     NotAJwkSet,
 }
 
 /// The key material of one JWK.
 #[derive(Debug, Clone, PartialEq)]
-pub enum JwkKey {
+pub(crate) enum JwkKey {
     Rsa(RsaPublicKey),
     /// A key we cannot use for verification (other `kty`, malformed, wrong size or `use`).
     Unsupported {
@@ -31,17 +31,17 @@ pub enum JwkKey {
 
 /// One JWK from an IdP's set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Jwk {
-    pub kid: Option<String>,
+pub(crate) struct Jwk {
+    pub(crate) kid: Option<String>,
     /// `alg`, when the IdP pins the key to one algorithm (RFC 7517 §4.4).
-    pub alg: Option<String>,
-    pub key: JwkKey,
+    pub(crate) alg: Option<String>,
+    pub(crate) key: JwkKey,
 }
 
 /// A parsed JWK Set.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct JwkSet {
-    pub keys: Vec<Jwk>,
+pub(crate) struct JwkSet {
+    pub(crate) keys: Vec<Jwk>,
 }
 
 #[derive(Deserialize)]
@@ -62,7 +62,7 @@ struct RawJwk {
 
 impl JwkSet {
     /// Parses a JWK Set document. Individual unusable keys do not fail the set.
-    pub fn parse(json: &[u8]) -> Result<Self, JwkError> {
+    pub(crate) fn parse(json: &[u8]) -> Result<Self, JwkError> {
         let raw: RawSet = serde_json::from_slice(json).map_err(|_| JwkError::NotAJwkSet)?;
         let keys = raw
             .keys
@@ -74,7 +74,7 @@ impl JwkSet {
     }
 
     /// The key a token's `kid` names; without a `kid`, the only key of the set.
-    pub fn find(&self, kid: Option<&str>) -> Option<&Jwk> {
+    pub(crate) fn find(&self, kid: Option<&str>) -> Option<&Jwk> {
         match kid {
             Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)),
             None if self.keys.len() == 1 => self.keys.first(),

@@ -7,7 +7,7 @@ use crate::oidc::keys::RsaPublicJwk;
 
 /// `Cache-Control` of the JWK Set. Five minutes keeps relying parties' copies fresh
 /// enough for rotation (see the README's rotation runbook) while sparing the worker.
-pub const JWKS_CACHE_CONTROL: &str = "public, max-age=300, stale-while-revalidate=60";
+pub(crate) const JWKS_CACHE_CONTROL: &str = "public, max-age=300, stale-while-revalidate=60";
 
 #[derive(Serialize)]
 struct JwkSet<'a> {
@@ -16,15 +16,15 @@ struct JwkSet<'a> {
 
 /// The serialized JWK Set and its strong entity tag, computed once per isolate.
 #[derive(Debug, Clone)]
-pub struct PublishedJwks {
-    pub body: Vec<u8>,
+pub(crate) struct PublishedJwks {
+    pub(crate) body: Vec<u8>,
     /// Strong `ETag`: quoted hex of the first 16 bytes of SHA-256 of the body.
-    pub etag: String,
+    pub(crate) etag: String,
 }
 
 impl PublishedJwks {
     /// Active key first, then the previous one if any.
-    pub fn new(active: &RsaPublicJwk, previous: Option<&RsaPublicJwk>) -> Self {
+    pub(crate) fn new(active: &RsaPublicJwk, previous: Option<&RsaPublicJwk>) -> Self {
         let set = JwkSet {
             keys: std::iter::once(active).chain(previous).collect(),
         };

@@ -16,7 +16,7 @@ use sha2::Sha256;
 use crate::oidc::jwk::{Jwk, JwkKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JwsError {
+pub(crate) enum JwsError {
     #[error("token is not a compact JWS (three base64url parts)")]
     Malformed,
     #[error("token header is not valid JSON with an \"alg\"")]
@@ -35,16 +35,16 @@ pub enum JwsError {
 const ALLOWED: &[&str] = &["RS256"];
 
 #[derive(Debug, Deserialize)]
-pub struct JwsHeader {
-    pub alg: String,
-    pub kid: Option<String>,
-    pub crit: Option<serde_json::Value>,
+pub(crate) struct JwsHeader {
+    pub(crate) alg: String,
+    pub(crate) kid: Option<String>,
+    crit: Option<serde_json::Value>,
 }
 
 /// A compact JWS split into its parts, nothing verified yet.
 #[derive(Debug)]
-pub struct UnverifiedJws<'a> {
-    pub header: JwsHeader,
+pub(crate) struct UnverifiedJws<'a> {
+    pub(crate) header: JwsHeader,
     signing_input: &'a str,
     payload: Vec<u8>,
     signature: Vec<u8>,
@@ -53,7 +53,7 @@ pub struct UnverifiedJws<'a> {
 impl<'a> UnverifiedJws<'a> {
     /// Splits and decodes (RFC 7515 §5.2 steps 1-7), and checks the header's
     /// algorithm against the allow-list and `crit`.
-    pub fn parse(token: &'a str) -> Result<Self, JwsError> {
+    pub(crate) fn parse(token: &'a str) -> Result<Self, JwsError> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(JwsError::Malformed);
@@ -82,12 +82,12 @@ impl<'a> UnverifiedJws<'a> {
 
     /// The payload before the signature is checked: only for choosing which issuer's
     /// keys to check it with. Nothing read here may be trusted.
-    pub fn unverified_payload(&self) -> &[u8] {
+    pub(crate) fn unverified_payload(&self) -> &[u8] {
         &self.payload
     }
 
     /// Verifies the signature with `key` (RFC 7515 §5.2 step 8) and returns the payload.
-    pub fn verify(self, key: &Jwk) -> Result<Vec<u8>, JwsError> {
+    pub(crate) fn verify(self, key: &Jwk) -> Result<Vec<u8>, JwsError> {
         if key.alg.as_deref().is_some_and(|a| a != self.header.alg) {
             return Err(JwsError::KeyTypeMismatch);
         }

@@ -6,38 +6,38 @@ use serde::{Deserialize, Serialize};
 
 /// The JOSE header of a minted token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Header {
-    pub alg: String,
-    pub typ: String,
-    pub kid: String,
+pub(crate) struct Header {
+    pub(crate) alg: String,
+    pub(crate) typ: String,
+    pub(crate) kid: String,
 }
 
 /// The claims of a JWT minted for the upstream API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpstreamClaims {
-    pub iss: String,
-    pub sub: String,
+pub(crate) struct UpstreamClaims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
     /// The caller as (IdP issuer, subject): RFC 9493's `iss_sub` subject identifier.
     /// Absent for `anonymous`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_id: Option<SubjectId>,
-    pub aud: String,
-    pub iat: u64,
-    pub nbf: u64,
-    pub exp: u64,
-    pub jti: String,
+    pub(crate) sub_id: Option<SubjectId>,
+    pub(crate) aud: String,
+    pub(crate) iat: u64,
+    pub(crate) nbf: u64,
+    pub(crate) exp: u64,
+    pub(crate) jti: String,
 }
 
 /// An RFC 9493 subject identifier in the `iss_sub` format (§3.2.8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubjectId {
-    pub format: String,
-    pub iss: String,
-    pub sub: String,
+pub(crate) struct SubjectId {
+    pub(crate) format: String,
+    pub(crate) iss: String,
+    pub(crate) sub: String,
 }
 
 /// `BASE64URL(header) '.' BASE64URL(claims)`: the bytes that get signed (RFC 7515 §5.1 step 5).
-pub fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> String {
+pub(crate) fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> String {
     // Serializing plain structs of strings and integers to JSON cannot fail.
     let h = serde_json::to_vec(header).unwrap_or_default();
     let c = serde_json::to_vec(claims).unwrap_or_default();
@@ -45,7 +45,7 @@ pub fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> Stri
 }
 
 /// Appends the signature to the signing input (RFC 7515 §7.1).
-pub fn compact(signing_input: &str, signature: &[u8]) -> String {
+pub(crate) fn compact(signing_input: &str, signature: &[u8]) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 

@@ -19,12 +19,12 @@ use crate::oidc::signer::{SignError, Signer};
 use crate::platform::{Clock, Random};
 
 /// Lifetime of a minted token, in seconds.
-pub const TOKEN_LIFETIME_SECS: u64 = 60;
+const TOKEN_LIFETIME_SECS: u64 = 60;
 /// Most (subject, audience) pairs kept per isolate.
-pub const CACHE_CAPACITY: usize = 1024;
+pub(crate) const CACHE_CAPACITY: usize = 1024;
 
 /// A minted token (the compact JWS), shared cheaply between requests.
-pub type Token = Rc<str>;
+pub(crate) type Token = Rc<str>;
 
 type SignFuture = Shared<LocalBoxFuture<'static, Result<Token, SignError>>>;
 
@@ -39,7 +39,7 @@ struct Entry {
 type MintKey = (Subject, Option<Issuer>, Audience);
 
 /// Mints RS256 JWTs `{iss, sub, sub_id?, aud, iat, nbf, exp = iat + 60, jti}` with the active key.
-pub struct JwtSigner<S> {
+pub(crate) struct JwtSigner<S> {
     signer: Rc<S>,
     issuer: Issuer,
     kid: Kid,
@@ -49,7 +49,7 @@ pub struct JwtSigner<S> {
 }
 
 impl<S: Signer + 'static> JwtSigner<S> {
-    pub fn new(signer: S, issuer: Issuer, kid: Kid) -> Self {
+    pub(crate) fn new(signer: S, issuer: Issuer, kid: Kid) -> Self {
         Self {
             signer: Rc::new(signer),
             issuer,
@@ -61,19 +61,21 @@ impl<S: Signer + 'static> JwtSigner<S> {
     }
 
     /// The signature primitive underneath (for the insecure test routes).
-    pub fn primitive(&self) -> &S {
+    #[cfg(any(test, feature = "insecure-test-routes"))]
+    pub(crate) fn primitive(&self) -> &S {
         &self.signer
     }
 
     /// How many signatures this signer has started (a cost counter for tests and benchmarks).
-    pub fn signatures(&self) -> u64 {
+    #[cfg(any(test, feature = "insecure-test-routes"))]
+    pub(crate) fn signatures(&self) -> u64 {
         self.signatures.get()
     }
 
     /// A token for `subject` (of the IdP `idp`) and `audience`, reused while more than half
     /// its lifetime remains. With an `idp`, the token says which IdP's subject it is
     /// (`sub_id`, RFC 9493 §3.2.8 "iss_sub"): subjects are unique only within their issuer.
-    pub async fn mint(
+    pub(crate) async fn mint(
         &self,
         subject: &Subject,
         idp: Option<&Issuer>,

@@ -1,12 +1,12 @@
 //! The OpenID Connect provider: its keys, discovery document, JWK Set, and the
 //! per-caller JWTs it mints for the upstream API.
 
-pub mod discovery;
-pub mod jwk;
-pub mod jwks;
-pub mod jws;
-pub mod jwt;
+pub(crate) mod discovery;
+pub(crate) mod jwk;
+pub(crate) mod jwks;
+pub(crate) mod jws;
+pub(crate) mod jwt;
 pub mod keys;
-pub mod mint;
-pub mod provider;
+pub(crate) mod mint;
+pub(crate) mod provider;
 pub mod signer;

@@ -11,18 +11,18 @@ use crate::oidc::signer::Signer;
 use crate::web::{self, Body};
 
 /// `Cache-Control` of the discovery document: it changes only with the issuer.
-pub const DISCOVERY_CACHE_CONTROL: &str = "public, max-age=3600";
+const DISCOVERY_CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// Everything the provider serves, computed once per isolate.
-pub struct Provider<'c, S> {
-    pub config: &'c ProviderConfig,
+pub(crate) struct Provider<'c, S> {
+    pub(crate) config: &'c ProviderConfig,
     discovery: Vec<u8>,
     jwks: PublishedJwks,
-    pub jwt_signer: JwtSigner<S>,
+    pub(crate) jwt_signer: JwtSigner<S>,
 }
 
 impl<'c, S: Signer + 'static> Provider<'c, S> {
-    pub fn new(config: &'c ProviderConfig, signer: S) -> Self {
+    pub(crate) fn new(config: &'c ProviderConfig, signer: S) -> Self {
         let discovery = ProviderMetadata::new(&config.issuer).to_json();
         let jwks = PublishedJwks::new(config.active.jwk(), config.previous.as_ref().map(|k| k.jwk()));
         let jwt_signer = JwtSigner::new(signer, config.issuer.clone(), config.active.kid().clone());
@@ -35,7 +35,7 @@ impl<'c, S: Signer + 'static> Provider<'c, S> {
     }
 
     /// `GET /.well-known/openid-configuration`.
-    pub fn discovery(&self) -> Response<Body> {
+    pub(crate) fn discovery(&self) -> Response<Body> {
         let mut res = web::json(StatusCode::OK, self.discovery.clone());
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(DISCOVERY_CACHE_CONTROL));
@@ -43,8 +43,8 @@ impl<'c, S: Signer + 'static> Provider<'c, S> {
     }
 
     /// `GET /.well-known/jwks.json`, with a strong `ETag` and `304` on a match.
-    pub fn jwks(&self, request_headers: &HeaderMap) -> Response<Body> {
-        let mut res = if web::if_none_match_hits(request_headers, &self.jwks.etag) {
+    pub(crate) fn jwks(&self, request_headers: &HeaderMap) -> Response<Body> {
+        let mut res = if web::if_none_match(request_headers, &self.jwks.etag) == Some(true) {
             let mut r = Response::new(Body::Empty);
             *r.status_mut() = StatusCode::NOT_MODIFIED;
             r
@@ -62,7 +62,7 @@ impl<'c, S: Signer + 'static> Provider<'c, S> {
     /// `GET /.oauth2/authorize`. No OAuth client is registered with this provider yet, so
     /// every request names an unknown client: RFC 6749 §4.1.2.1 says not to redirect then,
     /// but to tell the user agent directly.
-    pub fn authorize(&self) -> Response<Body> {
+    pub(crate) fn authorize(&self) -> Response<Body> {
         web::json_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",

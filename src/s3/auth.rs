@@ -8,41 +8,33 @@
 
 use http::Request;
 
-use crate::identity::{Caller, Issuer, Subject};
+use crate::identity::Caller;
 use crate::policy::{self, Action, Decision};
-use crate::s3::error::{S3Code, S3Error};
+use crate::s3::error::{Resource, S3Error};
 use crate::s3::route::S3Request;
-use crate::s3::sigv4::{self, SigV4Error};
-use crate::sts::seal::{OpenError, SessionClaims, SessionKeys};
+use crate::s3::sigv4;
+use crate::session::seal::{OpenError, SessionClaims, SessionKeys};
 
 /// The caller of an S3 request.
 #[derive(Debug)]
-pub enum Principal {
+pub(crate) enum Principal {
     Anonymous,
     /// Opened and signature-verified session credentials.
     Session(SessionClaims),
 }
 
 impl Principal {
-    /// The subject the upstream API is told about; `None` for anonymous callers.
-    pub fn subject(&self) -> Option<&str> {
-        match self {
-            Principal::Anonymous => None,
-            Principal::Session(c) => Some(&c.sub),
-        }
-    }
-
     /// The caller, (issuer, subject); `None` for anonymous callers.
-    pub fn caller(&self) -> Option<Caller> {
+    pub(crate) fn caller(&self) -> Option<Caller> {
         match self {
             Principal::Anonymous => None,
-            Principal::Session(c) => session_caller(c),
+            Principal::Session(c) => Some(c.caller()),
         }
     }
 
     /// Whether the session policy (if any) allows the request (IAM's action, resource and
     /// `s3:prefix` for each operation, as AWS's S3 authorisation names them).
-    pub fn authorize(&self, op: &S3Request) -> Result<(), S3Error> {
+    pub(crate) fn authorize(&self, op: &S3Request) -> Result<(), S3Error> {
         let (action, account, key, prefix) = match op {
             S3Request::GetObject(t) | S3Request::HeadObject(t) => (Action::GetObject, &t.account, Some(&t.key), None),
             // HeadBucket needs s3:ListBucket; it has no s3:prefix.
@@ -54,23 +46,26 @@ impl Principal {
             S3Request::ListObjectsV1 { account, params } => {
                 (Action::ListBucket, account, None, Some(&params.common.prefix))
             }
-            S3Request::Service | S3Request::Reserved | S3Request::Preflight => {
-                return Err(S3Error::new(S3Code::AccessDenied, "Access Denied"))
+            S3Request::Preflight => {
+                return Err(S3Error::Access {
+                    source: crate::access::AccessError::Denied,
+                    resource: Resource::Bucket,
+                })
             }
         };
-        self.allows(action, account, key.map(String::as_str), prefix.map(String::as_str))
+        Ok(self.allows(action, account, key.map(String::as_str), prefix.map(String::as_str))?)
     }
 
     /// Whether the session policy (if any) allows `action` on `arn:aws:s3:::{account}[/{key}]`
     /// with `s3:prefix` = `list_prefix`; `AccessDenied` if not. The caller's own rights are
     /// checked as well, separately: the effective rights are both together.
-    pub fn allows(
+    pub(crate) fn allows(
         &self,
         action: Action,
         account: &str,
         key: Option<&str>,
         list_prefix: Option<&str>,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), PolicyDenied> {
         let Principal::Session(SessionClaims { scope: Some(scope), .. }) = self else {
             return Ok(());
         };
@@ -78,69 +73,78 @@ impl Principal {
             Some(key) => format!("{account}/{key}"),
             None => account.to_owned(),
         };
-        let because = match scope.decide(&policy::Request {
+        let decision = scope.decide(&policy::Request {
             action,
             resource: &resource,
             prefix: list_prefix,
-        }) {
-            Decision::Allow => return Ok(()),
-            Decision::ImplicitDeny => format!("no session policy allows the {} action", action.name()),
-            Decision::ExplicitDeny => "of an explicit deny in a session policy".to_owned(),
-        };
-        // S3's wording for a policy denial.
-        Err(S3Error::new(
-            S3Code::AccessDenied,
-            format!(
-                "not authorized to perform: {} on resource: \"arn:aws:s3:::{}\" because {because}",
-                action.name(),
-                crate::sts::request::printable(&resource)
-            ),
-        ))
+        });
+        match decision {
+            Decision::Allow => Ok(()),
+            Decision::ImplicitDeny | Decision::ExplicitDeny => Err(PolicyDenied {
+                action,
+                resource: crate::encoding::printable(&resource),
+                explicit: decision == Decision::ExplicitDeny,
+            }),
+        }
     }
 }
 
-/// The (issuer, subject) a session was issued to. The token is authenticated, so this only
-/// fails for a token this deployment did not seal the way `/.sts` does.
-fn session_caller(c: &SessionClaims) -> Option<Caller> {
-    Some(Caller::new(
-        Issuer::parse_trusted(&c.iss).ok()?,
-        Subject::parse(&c.sub)?,
-    ))
+/// A request the session policy does not allow (`AccessDenied`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the session policy denies {} on {resource}{}", action.name(), if *explicit { " explicitly" } else { "" })]
+pub(crate) struct PolicyDenied {
+    action: Action,
+    /// `{account}[/{key}]`, made printable.
+    resource: String,
+    /// A `Deny` statement matched (else no `Allow` did).
+    explicit: bool,
 }
 
-fn sig_error(e: SigV4Error) -> S3Error {
-    S3Error::new(e.code(), e.to_string())
+impl PolicyDenied {
+    /// AWS's wording for a policy denial: the caller's own action and resource, and why.
+    pub(crate) fn message(&self) -> String {
+        let because = if self.explicit {
+            "of an explicit deny in a session policy".to_owned()
+        } else {
+            format!("no session policy allows the {} action", self.action.name())
+        };
+        format!(
+            "not authorized to perform: {} on resource: \"arn:aws:s3:::{}\" because {because}",
+            self.action.name(),
+            self.resource
+        )
+    }
+}
+
+/// Why a signed request's session token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SessionError {
+    /// `InvalidAccessKeyId`: a signature without a session token (long-term keys are not
+    /// accepted).
+    #[error("a signed request without a session token")]
+    NoSessionToken,
+    /// `InvalidToken`: this deployment seals no session tokens (`SESSION_TOKEN_KEY` unset).
+    #[error("this deployment holds no session token key")]
+    NoSessionKeys,
+    /// `ExpiredToken` when expired, else `InvalidToken` (a token naming no usable issuer,
+    /// subject or audience does not open: they are checked types).
+    #[error(transparent)]
+    Open(#[from] OpenError),
 }
 
 /// Authenticates `req` at `now` (seconds). `keys` is `None` when this deployment seals no
 /// session tokens, so no signed request can be valid.
-pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64) -> Result<Principal, S3Error> {
+pub(crate) fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64) -> Result<Principal, S3Error> {
     let (method, path, query, headers) = (req.method(), req.uri().path(), req.uri().query(), req.headers());
-    let Some(signed) = sigv4::parse_auth(method, path, query, headers).map_err(sig_error)? else {
+    let Some(signed) = sigv4::parse_auth(method, path, query, headers)? else {
         return Ok(Principal::Anonymous);
     };
-    let Some(token) = signed.security_token() else {
-        return Err(S3Error::new(
-            S3Code::InvalidAccessKeyId,
-            "only temporary credentials from /.sts are accepted, and they need their session token",
-        ));
-    };
-    let keys = keys.ok_or_else(|| S3Error::new(S3Code::InvalidToken, "this deployment issues no session tokens"))?;
-    let (claims, _) = keys.open(token, now).map_err(|e| match e {
-        OpenError::Expired => S3Error::new(S3Code::ExpiredToken, "The provided token has expired."),
-        other => S3Error::new(
-            S3Code::InvalidToken,
-            format!("The provided token is malformed or otherwise invalid: {other}"),
-        ),
-    })?;
-    if session_caller(&claims).is_none() {
-        return Err(S3Error::new(
-            S3Code::InvalidToken,
-            "The provided token is malformed or otherwise invalid: no usable issuer and subject",
-        ));
-    }
-    signed.check_access_key_id(&claims.akid).map_err(sig_error)?;
-    sigv4::verify(&signed, method, path, query, headers, &claims.secret, now).map_err(sig_error)?;
+    let token = signed.security_token().ok_or(SessionError::NoSessionToken)?;
+    let keys = keys.ok_or(SessionError::NoSessionKeys)?;
+    let (claims, _) = keys.open(token, now).map_err(SessionError::from)?;
+    signed.check_access_key_id(&claims.akid)?;
+    let secret = claims.secret.expose_secret();
+    sigv4::verify(&signed, method, path, query, headers, secret, now)?;
     Ok(Principal::Session(claims))
 }
 
@@ -148,6 +152,7 @@ pub fn authenticate(req: &Request<Vec<u8>>, keys: Option<&SessionKeys>, now: u64
 pub(crate) mod tests {
     use super::*;
     use crate::platform::CountingRandom;
+    use crate::s3::error::S3Code;
     use crate::s3::sigv4::{signature, signing_key, string_to_sign};
 
     pub(crate) const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -165,12 +170,12 @@ pub(crate) mod tests {
     /// Claims for alice, with a session policy, and their sealed token.
     pub(crate) fn session_with(exp: u64, scope: Option<crate::policy::SessionPolicy>) -> (SessionClaims, String) {
         let claims = SessionClaims {
-            sub: "alice".into(),
-            iss: "https://idp.example".into(),
-            aud: "client".into(),
+            sub: crate::identity::Subject::parse("alice").unwrap(),
+            iss: crate::identity::Issuer::parse_trusted("https://idp.example").unwrap(),
+            aud: crate::identity::Audience::parse("client").unwrap(),
             role: "_default".into(),
             akid: "ASIAEXAMPLEEXAMPLE00".into(),
-            secret: "secretsecretsecretsecretsecretsecret0000".into(),
+            secret: crate::secret::SecretString::new("secretsecretsecretsecretsecretsecret0000".into()),
             exp,
             scope,
         };
@@ -235,45 +240,54 @@ pub(crate) mod tests {
     #[test]
     fn a_correctly_signed_request_with_its_token_is_the_session_subject() {
         let (claims, token) = session(NOW + 600);
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         let who = authenticate(&req, Some(&keys()), NOW).unwrap();
-        assert_eq!(who.subject(), Some("alice"));
+        let caller = who.caller().expect("a session");
+        assert_eq!(
+            (caller.issuer.as_str(), caller.subject.as_str()),
+            ("https://idp.example", "alice")
+        );
     }
 
     #[test]
     fn expired_tampered_and_mismatched_credentials_get_s3_codes() {
         let (claims, token) = session(NOW + 600);
-        let code = |req: &Request<Vec<u8>>, now| authenticate(req, Some(&keys()), now).unwrap_err().code;
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let code = |req: &Request<Vec<u8>>, now| authenticate(req, Some(&keys()), now).unwrap_err().code();
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         assert_eq!(code(&req, NOW + 600), S3Code::ExpiredToken);
         let mut bad = token.clone().into_bytes();
         bad[10] = if bad[10] == b'A' { b'B' } else { b'A' };
         let req = signed_get(
             "/acct/p/k",
             &claims.akid,
-            &claims.secret,
+            claims.secret.expose_secret(),
             std::str::from_utf8(&bad).unwrap(),
         );
         assert_eq!(code(&req, NOW), S3Code::InvalidToken);
-        let req = signed_get("/acct/p/k", "ASIAOTHEROTHEROTHER0", &claims.secret, &token);
+        let req = signed_get(
+            "/acct/p/k",
+            "ASIAOTHEROTHEROTHER0",
+            claims.secret.expose_secret(),
+            &token,
+        );
         assert_eq!(code(&req, NOW), S3Code::InvalidAccessKeyId);
         let req = signed_get("/acct/p/k", &claims.akid, "wrong-secret", &token);
         assert_eq!(code(&req, NOW), S3Code::SignatureDoesNotMatch);
         assert_eq!(code(&req, NOW + 3600), S3Code::ExpiredToken);
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         assert_eq!(code(&req, NOW - 1000), S3Code::RequestTimeTooSkewed);
     }
 
     #[test]
     fn a_signature_without_a_session_token_is_refused() {
         let (claims, token) = session(NOW + 600);
-        let mut req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
+        let mut req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
         req.headers_mut().remove("x-amz-security-token");
         assert_eq!(
-            authenticate(&req, Some(&keys()), NOW).unwrap_err().code,
+            authenticate(&req, Some(&keys()), NOW).unwrap_err().code(),
             S3Code::InvalidAccessKeyId
         );
-        let req = signed_get("/acct/p/k", &claims.akid, &claims.secret, &token);
-        assert_eq!(authenticate(&req, None, NOW).unwrap_err().code, S3Code::InvalidToken);
+        let req = signed_get("/acct/p/k", &claims.akid, claims.secret.expose_secret(), &token);
+        assert_eq!(authenticate(&req, None, NOW).unwrap_err().code(), S3Code::InvalidToken);
     }
 }

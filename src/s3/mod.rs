@@ -1,13 +1,9 @@
 //! The S3-compatible read path.
 
-pub mod auth;
-pub mod error;
-pub mod list;
-pub mod list_token;
-pub mod object;
-pub mod remote;
-pub mod route;
-pub mod service;
-pub mod sign;
-pub mod sigv4;
-pub mod store;
+pub(crate) mod auth;
+pub(crate) mod error;
+pub(crate) mod list;
+pub(crate) mod object;
+pub(crate) mod route;
+pub(crate) mod service;
+pub(crate) mod sigv4;

@@ -2,10 +2,11 @@
 //!
 //! Addressing: the S3 bucket is the account and the object key is `{product}/{rest}`.
 //!
+//! The router sends every path here but `/` and the dot paths (`/.…`, never a bucket: bucket
+//! names cannot start with a dot); given one of those, routing finds no valid bucket.
+//!
 //! | request | operation |
 //! |---|---|
-//! | `GET /` | [`S3Request::Service`]: not S3, the router keeps its service JSON there |
-//! | any `/.…` | [`S3Request::Reserved`]: not S3 (bucket names cannot start with a dot) |
 //! | `GET /{account}?list-type=2&…` | [`S3Request::ListObjectsV2`] |
 //! | `GET /{account}?…` (no `list-type`) | [`S3Request::ListObjectsV1`] |
 //! | `GET /{account}?location` | [`S3Request::GetBucketLocation`] |
@@ -16,8 +17,8 @@
 //!
 //! Decisions the S3 documentation leaves to us:
 //! - The object key is the percent-decoded remainder of the path after `/{account}/`, decoded
-//!   with [`percent_decode`] (the function the SigV4 verifier uses, so what is routed is what
-//!   was signed). `%2F` therefore means the same key as `/`, as in S3. The product is the key
+//!   with [`percent_decode`](crate::encoding::percent_decode) (the function the SigV4 verifier
+//!   uses, so what is routed is what was signed). `%2F` therefore means the same key as `/`, as in S3. The product is the key
 //!   up to its first `/`; `rest` is everything after it (may be empty, may contain `/` and
 //!   empty segments). `/{account}/{product}` (no slash after the product) is GetObject of the
 //!   key `{product}` itself: [`ObjectTarget::rest`] is `None` and the caller will normally
@@ -28,8 +29,8 @@
 //!   or digit. Underscores are tolerated because legacy path-style buckets allowed them;
 //!   upper case is not. Anything else is `NoSuchBucket`.
 //! - Query strings: `&`-separated, split at the first `=`, each side decoded with
-//!   [`percent_decode`]; `+` stays `+` (the SigV4 verifier signs it that way). A bad escape or
-//!   non-UTF-8 text is `InvalidArgument`, so is a repeated S3 parameter. Unknown parameters
+//!   [`percent_decode`](crate::encoding::percent_decode); `+` stays `+` (the SigV4 verifier
+//!   signs it that way). A bad escape or non-UTF-8 text is `InvalidArgument`, so is a repeated S3 parameter. Unknown parameters
 //!   (`x-id`, `X-Amz-*` from presigned URLs, `response-*`) are ignored.
 //! - Subresources this proxy does not serve (`?acl`, `?tagging`, `?versions`, …) are
 //!   `NotImplemented`, checked after the method, so a write is always 405.
@@ -40,17 +41,16 @@
 
 use http::Method;
 
-use crate::s3::error::{S3Code, S3Error};
-use crate::s3::sigv4::percent_decode;
+use crate::encoding::percent_decode_text;
 
 /// The methods a data path serves, for the `Allow` header of a 405.
-pub const ALLOWED_METHODS: &[Method] = crate::web::READ_METHODS;
+pub(crate) const ALLOWED_METHODS: &[Method] = crate::web::READ_METHODS;
 
 /// The most keys one listing page returns, and the default `max-keys`.
-pub const MAX_KEYS: u16 = 1000;
+pub(crate) const MAX_KEYS: u16 = 1000;
 
 /// S3's limit on an object key, in bytes.
-pub const MAX_KEY_BYTES: usize = 1024;
+const MAX_KEY_BYTES: usize = 1024;
 
 /// Query parameters naming S3 subresources or operations this proxy does not serve.
 const UNSERVED_SUBRESOURCES: &[&str] = &[
@@ -93,11 +93,7 @@ const UNSERVED_SUBRESOURCES: &[&str] = &[
 
 /// One routed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum S3Request {
-    /// `/`: not S3; the router answers with its service document.
-    Service,
-    /// A path starting with `/.`: not S3; the router answers in its own format.
-    Reserved,
+pub(crate) enum S3Request {
     /// `OPTIONS` on a data path (CORS preflight).
     Preflight,
     GetObject(ObjectTarget),
@@ -120,64 +116,96 @@ pub enum S3Request {
 
 /// The object a GetObject or HeadObject names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectTarget {
+pub(crate) struct ObjectTarget {
     /// The S3 bucket.
-    pub account: String,
+    pub(crate) account: String,
     /// The full S3 key, `{product}/{rest}` (or `{product}` alone).
-    pub key: String,
+    pub(crate) key: String,
     /// The key up to its first `/`; never empty, `.` or `..`.
-    pub product: String,
+    pub(crate) product: String,
     /// The key after `{product}/`; `None` when the key has no `/`.
-    pub rest: Option<String>,
+    pub(crate) rest: Option<String>,
 }
 
 /// Parameters shared by both listing versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListParams {
+pub(crate) struct ListParams {
     /// `prefix`; default empty.
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// `delimiter`; default none.
-    pub delimiter: Option<String>,
+    pub(crate) delimiter: Option<String>,
     /// `max-keys`, 0..=1000; default 1000.
-    pub max_keys: u16,
+    pub(crate) max_keys: u16,
     /// `encoding-type=url`; default false.
-    pub encoding_url: bool,
+    pub(crate) encoding_url: bool,
 }
 
 /// ListObjectsV2 parameters (`fetch-owner` is accepted and ignored).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListV2Params {
-    pub common: ListParams,
-    /// `continuation-token`, opaque here (see `list_token`); default none.
-    pub continuation_token: Option<String>,
+pub(crate) struct ListV2Params {
+    pub(crate) common: ListParams,
+    /// `continuation-token`, opaque here (see `s3::list::token`); default none.
+    pub(crate) continuation_token: Option<String>,
     /// `start-after`; default none.
-    pub start_after: Option<String>,
+    pub(crate) start_after: Option<String>,
 }
 
 /// ListObjects (v1) parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListV1Params {
-    pub common: ListParams,
+pub(crate) struct ListV1Params {
+    pub(crate) common: ListParams,
     /// `marker`; default none.
-    pub marker: Option<String>,
+    pub(crate) marker: Option<String>,
 }
 
-fn invalid_argument(message: &str) -> S3Error {
-    S3Error::new(S3Code::InvalidArgument, message)
+/// Why a request names no operation this proxy serves. `crate::s3::error` maps each to S3's
+/// code and message; the detail here is for the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RouteError {
+    /// `InvalidRequest`.
+    #[error("the path does not start with /")]
+    PathNotAbsolute,
+    /// `MethodNotAllowed`, with `Allow:` [`ALLOWED_METHODS`].
+    #[error("{method} is not served on data paths")]
+    MethodNotAllowed { method: String },
+    /// `InvalidArgument`.
+    #[error("the path is not percent-encoded UTF-8")]
+    PathEncoding,
+    /// `NoSuchBucket`.
+    #[error("{name:?} is not a valid bucket name")]
+    InvalidBucketName { name: String },
+    /// `NotImplemented`.
+    #[error("the {name} subresource is not implemented")]
+    UnservedSubresource { name: &'static str },
+    /// `InvalidArgument`.
+    #[error("the key is longer than {MAX_KEY_BYTES} bytes")]
+    KeyTooLong,
+    /// `NoSuchKey`: the product part of the key is empty, `.` or `..`.
+    #[error("the key's product is empty, . or ..")]
+    InvalidProduct,
+    /// `InvalidArgument`.
+    #[error("the query string is not percent-encoded UTF-8")]
+    QueryEncoding,
+    /// `InvalidArgument`.
+    #[error("the query parameter {name} is repeated")]
+    RepeatedParameter { name: &'static str },
+    /// `InvalidArgument`.
+    #[error("max-keys is not a whole number")]
+    MaxKeys,
+    /// `InvalidArgument`.
+    #[error("encoding-type is not url")]
+    EncodingType,
+    /// `InvalidArgument`.
+    #[error("list-type is not 2")]
+    ListType,
 }
 
 /// Routes a request. `path` is the raw path as sent (still percent-encoded); `query` is the
 /// raw query without `?`.
-pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Request, S3Error> {
+pub(crate) fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Request, RouteError> {
     let Some(after_slash) = path.strip_prefix('/') else {
-        return Err(S3Error::new(S3Code::InvalidRequest, "the path must start with /"));
+        return Err(RouteError::PathNotAbsolute);
     };
-    if after_slash.is_empty() {
-        return Ok(S3Request::Service);
-    }
-    if after_slash.starts_with('.') {
-        return Ok(S3Request::Reserved);
-    }
 
     // Allow-list of methods: only the read methods are served on data paths.
     if *method == Method::OPTIONS {
@@ -185,46 +213,41 @@ pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Reque
     }
     let is_head = *method == Method::HEAD;
     if !is_head && *method != Method::GET {
-        return Err(S3Error::new(
-            S3Code::MethodNotAllowed,
-            "The specified method is not allowed against this resource.",
-        ));
+        return Err(RouteError::MethodNotAllowed {
+            method: crate::encoding::printable(method.as_str()),
+        });
     }
 
     let (raw_account, raw_key) = match after_slash.split_once('/') {
         Some((account, key)) => (account, key),
         None => (after_slash, ""),
     };
-    let account = decode_text(raw_account).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
+    let account = percent_decode_text(raw_account).ok_or(RouteError::PathEncoding)?;
     if !is_valid_bucket_name(&account) {
-        return Err(S3Error::new(
-            S3Code::NoSuchBucket,
-            "The specified bucket does not exist",
-        ));
+        return Err(RouteError::InvalidBucketName {
+            name: crate::encoding::printable(&account),
+        });
     }
 
     let query = Query::parse(query.unwrap_or(""))?;
     if let Some(name) = query.unserved_subresource() {
-        return Err(S3Error::new(
-            S3Code::NotImplemented,
-            format!("the {name} subresource is not implemented"),
-        ));
+        return Err(RouteError::UnservedSubresource { name });
     }
 
     if raw_key.is_empty() {
         return bucket_operation(account, is_head, &query);
     }
 
-    let key = decode_text(raw_key).ok_or_else(|| invalid_argument("invalid percent-encoding in the path"))?;
+    let key = percent_decode_text(raw_key).ok_or(RouteError::PathEncoding)?;
     if key.len() > MAX_KEY_BYTES {
-        return Err(invalid_argument("Your key is too long"));
+        return Err(RouteError::KeyTooLong);
     }
     let (product, rest) = match key.split_once('/') {
         Some((product, rest)) => (product.to_owned(), Some(rest.to_owned())),
         None => (key.clone(), None),
     };
     if product.is_empty() || product == "." || product == ".." {
-        return Err(S3Error::new(S3Code::NoSuchKey, "The specified key does not exist."));
+        return Err(RouteError::InvalidProduct);
     }
     let target = ObjectTarget {
         account,
@@ -239,7 +262,7 @@ pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<S3Reque
     })
 }
 
-fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3Request, S3Error> {
+fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3Request, RouteError> {
     if is_head {
         return Ok(S3Request::HeadBucket { account });
     }
@@ -261,7 +284,7 @@ fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3R
                 start_after: query.non_empty("start-after"),
             },
         }),
-        Some(_) => Err(invalid_argument("Invalid List Type specified")),
+        Some(_) => Err(RouteError::ListType),
         None => Ok(S3Request::ListObjectsV1 {
             account,
             params: ListV1Params {
@@ -273,14 +296,12 @@ fn bucket_operation(account: String, is_head: bool, query: &Query) -> Result<S3R
 }
 
 /// `max-keys`: ASCII digits; above 1000 is clamped to 1000 (S3 does the same).
-fn parse_max_keys(value: Option<&str>) -> Result<u16, S3Error> {
+fn parse_max_keys(value: Option<&str>) -> Result<u16, RouteError> {
     let Some(value) = value else {
         return Ok(MAX_KEYS);
     };
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid_argument(
-            "Provided max-keys not an integer or within integer range",
-        ));
+        return Err(RouteError::MaxKeys);
     }
     let digits = value.trim_start_matches('0');
     if digits.len() > 4 {
@@ -291,21 +312,16 @@ fn parse_max_keys(value: Option<&str>) -> Result<u16, S3Error> {
 }
 
 /// `encoding-type`: only `url` exists in S3.
-fn parse_encoding_type(value: Option<&str>) -> Result<bool, S3Error> {
+fn parse_encoding_type(value: Option<&str>) -> Result<bool, RouteError> {
     match value {
         None => Ok(false),
         Some("url") => Ok(true),
-        Some(_) => Err(invalid_argument("Invalid Encoding Method specified in Request")),
+        Some(_) => Err(RouteError::EncodingType),
     }
 }
 
-/// Percent-decodes and requires UTF-8.
-fn decode_text(raw: &str) -> Option<String> {
-    String::from_utf8(percent_decode(raw)?).ok()
-}
-
 /// Path-style bucket names: 3-63 of `a-z 0-9 . - _`, letter or digit at both ends.
-pub fn is_valid_bucket_name(name: &str) -> bool {
+fn is_valid_bucket_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     let edge_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     (3..=63).contains(&bytes.len())
@@ -334,15 +350,15 @@ const SINGLE_VALUED: &[&str] = &[
 ];
 
 impl Query {
-    fn parse(raw: &str) -> Result<Self, S3Error> {
-        let bad = || invalid_argument("invalid query string");
+    fn parse(raw: &str) -> Result<Self, RouteError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for piece in raw.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-            let name = decode_text(name).ok_or_else(bad)?;
-            let value = decode_text(value).ok_or_else(bad)?;
-            if SINGLE_VALUED.contains(&name.as_str()) && pairs.iter().any(|(n, _)| *n == name) {
-                return Err(invalid_argument("a query parameter is repeated"));
+            let name = percent_decode_text(name).ok_or(RouteError::QueryEncoding)?;
+            let value = percent_decode_text(value).ok_or(RouteError::QueryEncoding)?;
+            let single = SINGLE_VALUED.iter().find(|n| **n == name);
+            if let Some(name) = single.filter(|n| pairs.iter().any(|(seen, _)| seen == **n)) {
+                return Err(RouteError::RepeatedParameter { name });
             }
             pairs.push((name, value));
         }
@@ -357,42 +373,43 @@ impl Query {
         self.get(name).filter(|v| !v.is_empty()).map(str::to_owned)
     }
 
-    fn unserved_subresource(&self) -> Option<&str> {
+    fn unserved_subresource(&self) -> Option<&'static str> {
         self.pairs
             .iter()
-            .map(|(n, _)| n.as_str())
-            .find(|n| UNSERVED_SUBRESOURCES.contains(n))
+            .find_map(|(n, _)| UNSERVED_SUBRESOURCES.iter().find(|u| **u == n.as_str()).copied())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::error::{S3Code, S3Error};
     use proptest::prelude::*;
 
-    fn get(path: &str, query: Option<&str>) -> Result<S3Request, S3Error> {
+    fn get(path: &str, query: Option<&str>) -> Result<S3Request, RouteError> {
         parse(&Method::GET, path, query)
     }
 
-    fn code(r: Result<S3Request, S3Error>) -> S3Code {
-        r.expect_err("expected an error").code
+    /// The S3 code a refused request is answered with.
+    fn code(r: Result<S3Request, RouteError>) -> S3Code {
+        S3Error::from(r.expect_err("expected an error")).code()
     }
 
-    fn target(r: Result<S3Request, S3Error>) -> ObjectTarget {
+    fn target(r: Result<S3Request, RouteError>) -> ObjectTarget {
         match r {
             Ok(S3Request::GetObject(t) | S3Request::HeadObject(t)) => t,
             other => panic!("not an object request: {other:?}"),
         }
     }
 
-    fn v2(r: Result<S3Request, S3Error>) -> ListV2Params {
+    fn v2(r: Result<S3Request, RouteError>) -> ListV2Params {
         match r {
             Ok(S3Request::ListObjectsV2 { params, .. }) => params,
             other => panic!("not ListObjectsV2: {other:?}"),
         }
     }
 
-    fn v1(r: Result<S3Request, S3Error>) -> ListV1Params {
+    fn v1(r: Result<S3Request, RouteError>) -> ListV1Params {
         match r {
             Ok(S3Request::ListObjectsV1 { params, .. }) => params,
             other => panic!("not ListObjectsV1: {other:?}"),
@@ -400,18 +417,11 @@ mod tests {
     }
 
     #[test]
-    fn root_is_the_service_document_not_s3() {
-        assert_eq!(get("/", None), Ok(S3Request::Service));
-        assert_eq!(parse(&Method::POST, "/", None), Ok(S3Request::Service));
-    }
-
-    #[test]
-    fn dot_paths_are_reserved_for_the_router() {
-        assert_eq!(get("/.sts", None), Ok(S3Request::Reserved));
-        assert_eq!(
-            parse(&Method::POST, "/.well-known/jwks.json", None),
-            Ok(S3Request::Reserved)
-        );
+    fn root_and_dot_paths_name_no_bucket() {
+        // The router never sends them; routing them anyway finds no valid bucket.
+        for path in ["/", "/.sts", "/.well-known/jwks.json"] {
+            assert_eq!(code(get(path, None)), S3Code::NoSuchBucket, "{path}");
+        }
     }
 
     #[test]
@@ -716,8 +726,8 @@ mod tests {
             let rest: String = rest.into_iter().collect();
             let path = format!(
                 "/acct/{}/{}",
-                crate::s3::sigv4::uri_encode(product.as_bytes()),
-                crate::s3::sigv4::uri_encode(rest.as_bytes()),
+                crate::encoding::uri_encode(product.as_bytes()),
+                crate::encoding::uri_encode(rest.as_bytes()),
             );
             let t = target(get(&path, None));
             prop_assert_eq!(&t.product, &product);

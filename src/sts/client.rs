@@ -160,7 +160,7 @@ pub fn exchange_response(res: &Response<Vec<u8>>) -> Result<StsCredentials, Exch
     if !printable(token, 16 * 1024) {
         return Err(malformed("a SessionToken that is empty or not printable"));
     }
-    let expiration = crate::time::parse_iso8601(expiration).ok_or(malformed("an Expiration that is not RFC 3339"))?;
+    let expiration = crate::time::parse_rfc3339(expiration).ok_or(malformed("an Expiration that is not RFC 3339"))?;
     Ok(StsCredentials {
         access_key_id: access_key_id.to_owned(),
         secret_access_key: SecretString::new(secret.to_owned()),
@@ -304,7 +304,7 @@ mod tests {
         assert_eq!(c.session_token.expose_secret(), "tok/+=.x");
         assert_eq!(
             c.expiration,
-            crate::time::parse_iso8601("2026-11-23T10:00:00Z").unwrap()
+            crate::time::parse_rfc3339("2026-11-23T10:00:00Z").unwrap()
         );
         assert_eq!(c.subject, "alice");
         let printed = format!("{c:?}");

@@ -4,7 +4,7 @@ use http::StatusCode;
 
 /// Why an exchange failed. Reasons are for the caller and the log; none holds a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StsError {
+pub(crate) enum StsError {
     #[error("the request must include the parameter {name}")]
     MissingParameter { name: &'static str },
     #[error("{reason}")]
@@ -19,8 +19,10 @@ pub enum StsError {
     InvalidIdentityToken { reason: String },
     #[error("token is expired")]
     ExpiredToken,
+    /// After the signature: the token is authentic, so its audience (the client it was issued
+    /// to, for the log line: AUTH_AUDIENCE may lack it) is known.
     #[error("{reason}")]
-    IdpRejectedClaim { reason: String },
+    IdpRejectedClaim { reason: String, audience: Option<String> },
     #[error("{reason}")]
     IdpCommunication { reason: String },
     #[error("AssumeRoleWithWebIdentity is not enabled on this deployment (AUTH_AUDIENCE is not set)")]
@@ -32,16 +34,16 @@ pub enum StsError {
 }
 
 impl StsError {
-    pub fn invalid_token(reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid_token(reason: impl Into<String>) -> Self {
         Self::InvalidIdentityToken { reason: reason.into() }
     }
 
-    pub fn validation(reason: impl Into<String>) -> Self {
+    pub(crate) fn validation(reason: impl Into<String>) -> Self {
         Self::Validation { reason: reason.into() }
     }
 
     /// AWS's error code and HTTP status for this error: the only place they are chosen.
-    pub fn wire(&self) -> (&'static str, StatusCode) {
+    pub(crate) fn wire(&self) -> (&'static str, StatusCode) {
         match self {
             Self::MissingParameter { .. } => ("MissingParameter", StatusCode::BAD_REQUEST),
             Self::InvalidAction { .. } => ("InvalidAction", StatusCode::BAD_REQUEST),
@@ -59,7 +61,7 @@ impl StsError {
     }
 
     /// `Error/Type`: the server's fault or the sender's.
-    pub fn fault(&self) -> &'static str {
+    pub(crate) fn fault(&self) -> &'static str {
         match self {
             Self::Misconfigured { .. } => "Receiver",
             _ => "Sender",

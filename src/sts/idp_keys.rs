@@ -23,16 +23,16 @@ use crate::identity::{check_https_url, Issuer};
 use crate::oidc::jwk::{Jwk, JwkSet};
 use crate::platform::{Clock, HttpClient};
 
-pub const MIN_TTL_SECS: u64 = 5;
-pub const MAX_TTL_SECS: u64 = 86_400;
-pub const DEFAULT_TTL_SECS: u64 = 600;
-pub const REFETCH_INTERVAL_SECS: u64 = 10;
-pub const GRACE_SECS: u64 = 3_600;
+const MIN_TTL_SECS: u64 = 5;
+const MAX_TTL_SECS: u64 = 86_400;
+const DEFAULT_TTL_SECS: u64 = 600;
+pub(crate) const REFETCH_INTERVAL_SECS: u64 = 10;
+pub(crate) const GRACE_SECS: u64 = 3_600;
 /// Largest discovery or JWKS document accepted.
-pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdpError {
+pub(crate) enum IdpError {
     #[error("identity provider could not be reached ({what})")]
     Unreachable { what: String },
     #[error("identity provider answered {what}")]
@@ -43,7 +43,7 @@ pub enum IdpError {
 
 /// `GET {issuer}/.well-known/openid-configuration` (Discovery §4.1; a trailing slash on
 /// the issuer is removed first).
-pub fn discovery_request(issuer: &Issuer) -> Request<Vec<u8>> {
+pub(crate) fn discovery_request(issuer: &Issuer) -> Request<Vec<u8>> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.as_str().trim_end_matches('/')
@@ -53,7 +53,7 @@ pub fn discovery_request(issuer: &Issuer) -> Request<Vec<u8>> {
 
 /// Reads `jwks_uri` from the discovery document, checking that it names the same issuer
 /// exactly (Discovery §4.3) and that the URI is https (or loopback http).
-pub fn discovery_response(issuer: &Issuer, res: &Response<Vec<u8>>) -> Result<String, IdpError> {
+fn discovery_response(issuer: &Issuer, res: &Response<Vec<u8>>) -> Result<String, IdpError> {
     #[derive(Deserialize)]
     struct Doc {
         issuer: String,
@@ -74,12 +74,12 @@ pub fn discovery_response(issuer: &Issuer, res: &Response<Vec<u8>>) -> Result<St
     Ok(doc.jwks_uri)
 }
 
-pub fn jwks_request(jwks_uri: &str) -> Request<Vec<u8>> {
+fn jwks_request(jwks_uri: &str) -> Request<Vec<u8>> {
     get(jwks_uri)
 }
 
 /// The key set and how long it may be cached.
-pub fn jwks_response(res: &Response<Vec<u8>>) -> Result<(JwkSet, u64), IdpError> {
+fn jwks_response(res: &Response<Vec<u8>>) -> Result<(JwkSet, u64), IdpError> {
     check_status(res, "JWK Set")?;
     let set = JwkSet::parse(res.body()).map_err(|e| IdpError::BadAnswer { what: e.to_string() })?;
     let ttl = res
@@ -204,14 +204,14 @@ impl Drop for Landing<'_> {
 /// fresh keys lack, a new one starts at most every [`REFETCH_INTERVAL_SECS`]. So neither
 /// random `kid`s nor a failing IdP make every `/.sts` request fetch.
 #[derive(Default)]
-pub struct KeyCache {
+pub(crate) struct KeyCache {
     entries: RefCell<HashMap<Issuer, Entry>>,
     in_flight: RefCell<HashMap<Issuer, Rc<Flight>>>,
 }
 
 impl KeyCache {
     /// The key for `kid` at `issuer`, fetching or refetching as the rules above say.
-    pub async fn key<H: HttpClient>(
+    pub(crate) async fn key<H: HttpClient>(
         &self,
         issuer: &Issuer,
         kid: Option<&str>,

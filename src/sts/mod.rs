@@ -3,48 +3,52 @@
 //! | module | what |
 //! |---|---|
 //! | [`request`] | parameters and their validation |
-//! | [`client`] | the client side: the exchange request and its XML answer, read strictly |
+//! | [`client`] | the client side (public, for the command-line client): the exchange request and its XML answer, read strictly |
 //! | [`verify`] | the ID token: signature, issuer, audience, times |
 //! | [`idp_keys`] | the IdPs' keys: discovery, JWKS, cache |
-//! | [`seal`] | the self-contained session token (AES-256-GCM) |
-//! | [`credentials`] | access key ids, secrets, request ids |
 //! | [`response`] | AWS's XML, success and error |
 //! | [`error`] | errors and their one mapping to AWS codes |
 
 pub mod client;
-pub mod credentials;
-pub mod error;
-pub mod idp_keys;
-pub mod request;
-pub mod response;
-pub mod seal;
-pub mod verify;
+pub(crate) mod error;
+pub(crate) mod idp_keys;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod verify;
 
 use http::{Request, Response};
 
-use crate::identity::Caller;
 use crate::platform::{HttpClient, Io};
+use crate::session::credentials;
+use crate::session::seal::{SessionClaims, SessionKeys};
 use crate::sts::error::StsError;
 use crate::sts::idp_keys::KeyCache;
-use crate::sts::seal::{SessionClaims, SessionKeys};
 use crate::sts::verify::TrustPolicy;
 use crate::web::Body;
 
-pub const STS_PATH: &str = "/.sts";
+pub(crate) const STS_PATH: &str = "/.sts";
+/// The methods `/.sts` serves (AWS's query API takes GET and POST); the first is what
+/// `Allow` lists first.
+pub(crate) const METHODS: &[http::Method] = &[
+    http::Method::GET,
+    http::Method::HEAD,
+    http::Method::OPTIONS,
+    http::Method::POST,
+];
 /// The account id shown in ARNs.
-pub const ACCOUNT_ID: &str = "000000000000";
+const ACCOUNT_ID: &str = "000000000000";
 
 /// The STS's settings.
 #[derive(Debug, Clone)]
-pub struct StsConfig {
+pub(crate) struct StsConfig {
     /// `AUTH_ISSUER` and `AUTH_AUDIENCE`.
-    pub trust: TrustPolicy,
+    pub(crate) trust: TrustPolicy,
     /// `STS_MAX_SESSION_DURATION_SECS`. Default 3600.
-    pub max_duration_secs: u32,
+    pub(crate) max_duration_secs: u32,
 }
 
 /// The STS as configured: off (no audience), broken, or serving.
-pub enum StsState<'c> {
+pub(crate) enum StsState<'c> {
     Off,
     Misconfigured(String),
     On {
@@ -53,7 +57,7 @@ pub enum StsState<'c> {
     },
 }
 
-pub struct Sts<'c> {
+pub(crate) struct Sts<'c> {
     state: StsState<'c>,
     idp_keys: KeyCache,
 }
@@ -63,38 +67,54 @@ pub struct Sts<'c> {
 struct Outcome {
     issuer: Option<String>,
     audience: Option<String>,
-    /// [`Caller::pseudonym`] of the verified (issuer, subject).
+    /// [`Caller::pseudonym`](crate::identity::Caller::pseudonym) of the verified (issuer, subject).
     caller: Option<String>,
 }
 
 impl<'c> Sts<'c> {
-    pub fn new(state: StsState<'c>) -> Self {
+    pub(crate) fn new(state: StsState<'c>) -> Self {
         Self {
             state,
             idp_keys: KeyCache::default(),
         }
     }
 
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         matches!(self.state, StsState::On { .. })
     }
 
     /// The first trusted issuer, when the STS is serving (for the insecure test routes).
-    pub fn first_issuer(&self) -> Option<&crate::identity::Issuer> {
+    #[cfg(any(test, feature = "insecure-test-routes"))]
+    pub(crate) fn first_issuer(&self) -> Option<&crate::identity::Issuer> {
         match &self.state {
             StsState::On { config, .. } => config.trust.issuers.first().map(|t| &t.issuer),
             _ => None,
         }
     }
 
-    pub fn is_misconfigured(&self) -> bool {
+    pub(crate) fn is_misconfigured(&self) -> bool {
         matches!(self.state, StsState::Misconfigured(_))
     }
 
-    /// Answers one request to `/.sts` and logs one line about it.
-    pub async fn handle<H: HttpClient, R>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Response<Body> {
+    /// Answers one request to `/.sts`: a CORS preflight, a 405 in AWS's XML for a method it
+    /// does not serve, else an exchange, which it logs in one line.
+    pub(crate) async fn handle<H: HttpClient, R>(&self, req: &Request<Vec<u8>>, io: &Io<'_, H, R>) -> Response<Body> {
+        let method = req.method();
+        if method == http::Method::OPTIONS {
+            return crate::web::preflight(req.headers(), METHODS);
+        }
+        if !METHODS.contains(method) {
+            // STS clients parse AWS XML, errors included.
+            let err = StsError::MethodNotAllowed {
+                method: crate::encoding::printable(method.as_str()),
+            };
+            let mut res = response::error(&err, &crate::session::request_id(io.random));
+            res.headers_mut()
+                .insert(http::header::ALLOW, crate::web::allow_value(METHODS));
+            return res;
+        }
         let started = io.clock.now_millis();
-        let request_id = credentials::request_id(io.random);
+        let request_id = crate::session::request_id(io.random);
         let mut outcome = Outcome::default();
         let result = self.exchange(req, io, &request_id, &mut outcome).await;
         let (code, reason) = match &result {
@@ -132,40 +152,30 @@ impl<'c> Sts<'c> {
             StsState::On { config, keys } => (*config, *keys),
         };
         let params = request::parse(req, config.max_duration_secs)?;
-        // For the log line only: which trusted issuer the token claims, before it is verified.
-        if let Ok(jws) = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret()) {
-            outcome.issuer = verify::claimed_issuer(&jws, &config.trust)
-                .ok()
-                .map(|i| i.issuer.as_str().to_owned());
-        }
-        let identity = verify::verify(
-            params.web_identity_token.expose_secret(),
-            &config.trust,
-            &self.idp_keys,
-            io.http,
-            io.clock,
-        )
-        .await;
-        let identity = identity.inspect_err(|e| {
-            // IDPRejectedClaim comes after the signature check: the token is authentic, and
-            // its audience is what an operator needs to see (AUTH_AUDIENCE lacks it).
-            if matches!(e, StsError::IdpRejectedClaim { .. }) {
-                outcome.audience = crate::oidc::jws::UnverifiedJws::parse(params.web_identity_token.expose_secret())
-                    .ok()
-                    .and_then(|jws| verify::claimed_audience(&jws));
-            }
-        })?;
-        outcome.issuer = Some(identity.issuer.as_str().to_owned());
-        outcome.audience = Some(identity.audience.as_str().to_owned());
-        outcome.caller = Some(Caller::new(identity.issuer.clone(), identity.subject.clone()).pseudonym());
+        // The token is parsed once; the trusted issuer it claims names the log line even if
+        // it then fails verification.
+        let jws = verify::parse_token(params.web_identity_token.expose_secret())?;
+        let trusted = verify::claimed_issuer(&jws, &config.trust)?;
+        outcome.issuer = Some(trusted.issuer.as_str().to_owned());
+        let identity = verify::verify(jws, trusted, &self.idp_keys, io.http, io.clock)
+            .await
+            .inspect_err(|e| {
+                // IDPRejectedClaim comes after the signature check: the token is authentic, and
+                // its audience is what an operator needs to see (AUTH_AUDIENCE lacks it).
+                if let StsError::IdpRejectedClaim { audience, .. } = e {
+                    outcome.audience = audience.clone();
+                }
+            })?;
+        outcome.audience = Some(identity.audience().as_str().to_owned());
+        outcome.caller = Some(identity.caller().pseudonym());
 
         let now = io.clock.now_secs();
         let expires = now + u64::from(params.duration_secs);
         let access_key_id = credentials::access_key_id(io.random);
         let claims = SessionClaims {
-            sub: identity.subject.as_str().to_owned(),
-            iss: identity.issuer.as_str().to_owned(),
-            aud: identity.audience.as_str().to_owned(),
+            sub: identity.subject().clone(),
+            iss: identity.issuer().clone(),
+            aud: identity.audience().clone(),
             role: params.role.name().to_owned(),
             akid: access_key_id.clone(),
             secret: credentials::secret_access_key(io.random),
@@ -175,15 +185,15 @@ impl<'c> Sts<'c> {
         let session_token = keys.seal(&claims, io.random);
         let role = params.role.name();
         Ok(response::success(&response::Issued {
-            subject: &claims.sub,
-            audience: &claims.aud,
-            provider: &claims.iss,
+            subject: claims.sub.as_str(),
+            audience: claims.aud.as_str(),
+            provider: claims.iss.as_str(),
             assumed_role_arn: format!("arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role}/{}", params.session_name),
             assumed_role_id: format!("{}:{}", credentials::role_id(role), params.session_name),
             access_key_id: &access_key_id,
-            secret_access_key: &claims.secret,
+            secret_access_key: claims.secret.expose_secret(),
             session_token: &session_token,
-            expiration: crate::time::iso8601(expires),
+            expiration: crate::time::rfc3339(expires),
             request_id,
         }))
     }

@@ -2,46 +2,47 @@
 
 use http::{header, Method, Request};
 
+use crate::encoding::printable;
 use crate::policy::SessionPolicy;
 use crate::secret::SecretString;
 use crate::sts::error::StsError;
 
-pub const ACTION: &str = "AssumeRoleWithWebIdentity";
-pub const VERSION: &str = "2011-06-15";
+pub(crate) const ACTION: &str = "AssumeRoleWithWebIdentity";
+pub(crate) const VERSION: &str = "2011-06-15";
 /// The one role, and its ARN-shaped alias (AWS SDKs insist on an ARN of 20+ characters).
-pub const DEFAULT_ROLE: &str = "_default";
-pub const DEFAULT_ROLE_ARN: &str = "arn:aws:iam::000000000000:role/_default";
+const DEFAULT_ROLE: &str = "_default";
+pub(crate) const DEFAULT_ROLE_ARN: &str = "arn:aws:iam::000000000000:role/_default";
 /// AWS's bounds for `WebIdentityToken`.
-pub const MAX_TOKEN_LEN: usize = 20_000;
+const MAX_TOKEN_LEN: usize = 20_000;
 const MIN_TOKEN_LEN: usize = 4;
 /// AWS's bound for an inline session `Policy`.
-pub const MAX_POLICY_LEN: usize = 2048;
+const MAX_POLICY_LEN: usize = 2048;
 /// The shortest session AWS grants.
-pub const MIN_DURATION_SECS: u32 = 900;
+pub(crate) const MIN_DURATION_SECS: u32 = 900;
 /// Default session length before the cap.
-pub const DEFAULT_DURATION_SECS: u32 = 3600;
+const DEFAULT_DURATION_SECS: u32 = 3600;
 
 /// The roles this STS knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Default,
 }
 
 impl Role {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         DEFAULT_ROLE
     }
 }
 
 /// A validated request; the web identity token is not yet verified.
 #[derive(Debug)]
-pub struct AssumeRoleRequest {
-    pub role: Role,
-    pub session_name: String,
-    pub web_identity_token: SecretString,
-    pub duration_secs: u32,
+pub(crate) struct AssumeRoleRequest {
+    pub(crate) role: Role,
+    pub(crate) session_name: String,
+    pub(crate) web_identity_token: SecretString,
+    pub(crate) duration_secs: u32,
     /// The inline session policy, parsed and normalised; sealed in the session as its scope.
-    pub policy: Option<SessionPolicy>,
+    pub(crate) policy: Option<SessionPolicy>,
 }
 
 /// Request parameters: the form body of a POST, then the query string.
@@ -74,7 +75,7 @@ fn params(req: &Request<Vec<u8>>) -> Result<Vec<(String, String)>, StsError> {
 }
 
 /// Parses and validates everything but the token's authenticity.
-pub fn parse(req: &Request<Vec<u8>>, max_duration_secs: u32) -> Result<AssumeRoleRequest, StsError> {
+pub(crate) fn parse(req: &Request<Vec<u8>>, max_duration_secs: u32) -> Result<AssumeRoleRequest, StsError> {
     let params = params(req)?;
     let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let required = |name: &'static str| {
@@ -162,15 +163,6 @@ pub fn parse(req: &Request<Vec<u8>>, max_duration_secs: u32) -> Result<AssumeRol
         duration_secs,
         policy,
     })
-}
-
-/// An attacker-chosen value made short and printable for a message.
-pub(crate) fn printable(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
-    if s.len() > out.len() {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

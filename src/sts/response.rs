@@ -2,40 +2,25 @@
 
 use http::{header, HeaderValue, Response};
 
+use crate::encoding::xml_escape;
 use crate::sts::error::StsError;
 use crate::web::{self, Body};
 
-pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-
-/// Escapes text for XML character data and attribute values.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// What a successful exchange returns.
 #[derive(Debug)]
-pub struct Issued<'a> {
-    pub subject: &'a str,
-    pub audience: &'a str,
-    pub provider: &'a str,
-    pub assumed_role_arn: String,
-    pub assumed_role_id: String,
-    pub access_key_id: &'a str,
-    pub secret_access_key: &'a str,
-    pub session_token: &'a str,
-    pub expiration: String,
-    pub request_id: &'a str,
+pub(crate) struct Issued<'a> {
+    pub(crate) subject: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) provider: &'a str,
+    pub(crate) assumed_role_arn: String,
+    pub(crate) assumed_role_id: String,
+    pub(crate) access_key_id: &'a str,
+    pub(crate) secret_access_key: &'a str,
+    pub(crate) session_token: &'a str,
+    pub(crate) expiration: String,
+    pub(crate) request_id: &'a str,
 }
 
 fn xml_response(status: http::StatusCode, body: String, request_id: &str) -> Response<Body> {
@@ -49,7 +34,7 @@ fn xml_response(status: http::StatusCode, body: String, request_id: &str) -> Res
 }
 
 /// `AssumeRoleWithWebIdentityResponse`.
-pub fn success(i: &Issued<'_>) -> Response<Body> {
+pub(crate) fn success(i: &Issued<'_>) -> Response<Body> {
     let e = xml_escape;
     let body = format!(
         "<AssumeRoleWithWebIdentityResponse xmlns=\"{NAMESPACE}\">\n\
@@ -87,7 +72,7 @@ pub fn success(i: &Issued<'_>) -> Response<Body> {
 }
 
 /// `ErrorResponse` with AWS's code and status for `err`.
-pub fn error(err: &StsError, request_id: &str) -> Response<Body> {
+pub(crate) fn error(err: &StsError, request_id: &str) -> Response<Body> {
     let (code, status) = err.wire();
     let body = format!(
         "<ErrorResponse xmlns=\"{NAMESPACE}\">\n\

@@ -4,31 +4,31 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::identity::{Audience, Issuer, Subject};
+use crate::identity::{Audience, Caller, Issuer, Subject};
 use crate::oidc::jws::{JwsError, UnverifiedJws};
 use crate::platform::{Clock, HttpClient};
 use crate::sts::error::StsError;
 use crate::sts::idp_keys::{IdpError, KeyCache};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-pub const LEEWAY_SECS: u64 = 60;
+const LEEWAY_SECS: u64 = 60;
 
 /// Whom the exchange trusts: each issuer with the audiences (client ids) it may present.
 #[derive(Debug, Clone)]
-pub struct TrustPolicy {
-    pub issuers: Vec<TrustedIssuer>,
+pub(crate) struct TrustPolicy {
+    pub(crate) issuers: Vec<TrustedIssuer>,
 }
 
 /// One trusted issuer (`AUTH_ISSUER`) and its accepted audiences (`AUTH_AUDIENCE`).
 #[derive(Debug, Clone)]
-pub struct TrustedIssuer {
-    pub issuer: Issuer,
-    pub audiences: Vec<Audience>,
+pub(crate) struct TrustedIssuer {
+    pub(crate) issuer: Issuer,
+    pub(crate) audiences: Vec<Audience>,
 }
 
 impl TrustPolicy {
     /// Every issuer, trusted for the same audiences (the comma-separated `AUTH_AUDIENCE`).
-    pub fn same_audiences(issuers: Vec<Issuer>, audiences: Vec<Audience>) -> Self {
+    pub(crate) fn same_audiences(issuers: Vec<Issuer>, audiences: Vec<Audience>) -> Self {
         Self {
             issuers: issuers
                 .into_iter()
@@ -41,13 +41,32 @@ impl TrustPolicy {
     }
 }
 
-/// An identity whose token passed every check.
+/// An identity whose token passed every check. Only [`verify`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedIdentity {
-    pub issuer: Issuer,
-    pub subject: Subject,
+pub(crate) struct VerifiedIdentity {
+    issuer: Issuer,
+    subject: Subject,
+    audience: Audience,
+}
+
+impl VerifiedIdentity {
+    pub(crate) fn issuer(&self) -> &Issuer {
+        &self.issuer
+    }
+
+    pub(crate) fn subject(&self) -> &Subject {
+        &self.subject
+    }
+
     /// The accepted audience the token was issued for.
-    pub audience: Audience,
+    pub(crate) fn audience(&self) -> &Audience {
+        &self.audience
+    }
+
+    /// The caller, (issuer, subject).
+    pub(crate) fn caller(&self) -> Caller {
+        Caller::new(self.issuer.clone(), self.subject.clone())
+    }
 }
 
 #[derive(Deserialize)]
@@ -83,7 +102,10 @@ fn numeric_date(v: &Option<Value>, name: &str) -> Result<Option<u64>, StsError> 
 }
 
 /// Which trusted issuer the (still unverified) token claims to come from.
-pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> Result<&'p TrustedIssuer, StsError> {
+pub(crate) fn claimed_issuer<'p>(
+    jws: &UnverifiedJws<'_>,
+    policy: &'p TrustPolicy,
+) -> Result<&'p TrustedIssuer, StsError> {
     let claims: IssOnly = serde_json::from_slice(jws.unverified_payload())
         .map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
     let Some(Value::String(iss)) = claims.iss else {
@@ -99,29 +121,29 @@ pub fn claimed_issuer<'p>(jws: &UnverifiedJws<'_>, policy: &'p TrustPolicy) -> R
 
 /// The token's `aud` as it claims it (a string, or an array joined with `,`), for the log
 /// line of a refused exchange: which client the token was for says what to configure.
-pub fn claimed_audience(jws: &UnverifiedJws<'_>) -> Option<String> {
-    #[derive(Deserialize)]
-    struct AudOnly {
-        aud: Option<Value>,
-    }
-    let claims: AudOnly = serde_json::from_slice(jws.unverified_payload()).ok()?;
-    match claims.aud? {
-        Value::String(s) => Some(s),
+fn claimed_audience(aud: &Option<Value>) -> Option<String> {
+    match aud.as_ref()? {
+        Value::String(s) => Some(s.clone()),
         Value::Array(a) => Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
         _ => None,
     }
 }
 
-/// Verifies signature and claims; the keys come from `keys` (fetched as needed).
-pub async fn verify<H: HttpClient>(
-    token: &str,
-    policy: &TrustPolicy,
+/// The web identity token as a compact JWS (RFC 7515 §7.1), parsed once per exchange:
+/// [`claimed_issuer`] and [`verify`] read it.
+pub(crate) fn parse_token(token: &str) -> Result<UnverifiedJws<'_>, StsError> {
+    UnverifiedJws::parse(token).map_err(jws_error)
+}
+
+/// Verifies the signature with `trusted`'s keys (from `keys`, fetched as needed), then the
+/// claims.
+pub(crate) async fn verify<H: HttpClient>(
+    jws: UnverifiedJws<'_>,
+    trusted: &TrustedIssuer,
     keys: &KeyCache,
     http: &H,
     clock: &dyn Clock,
 ) -> Result<VerifiedIdentity, StsError> {
-    let jws = UnverifiedJws::parse(token).map_err(jws_error)?;
-    let trusted = claimed_issuer(&jws, policy)?;
     let key = keys
         .key(&trusted.issuer, jws.header.kid.as_deref(), http, clock)
         .await
@@ -140,6 +162,10 @@ pub async fn verify<H: HttpClient>(
 
 fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<VerifiedIdentity, StsError> {
     let issuer = &trusted.issuer;
+    let rejected = |reason: &str| StsError::IdpRejectedClaim {
+        reason: reason.to_owned(),
+        audience: claimed_audience(&c.aud),
+    };
     // Step 2: iss, now from the verified payload.
     if c.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str()) {
         return Err(StsError::invalid_token("token issuer is not trusted by this service"));
@@ -160,16 +186,12 @@ fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<Verified
     }
     // Core §2: sub is required, at most 255 ASCII characters.
     let sub = match &c.sub {
-        Some(Value::String(s)) => Subject::parse(s).ok_or_else(|| StsError::IdpRejectedClaim {
-            reason: "token sub claim is not usable".into(),
-        })?,
+        Some(Value::String(s)) => Subject::parse(s).ok_or_else(|| rejected("token sub claim is not usable"))?,
         _ => return Err(StsError::invalid_token("token has no sub claim")),
     };
     // "anonymous" is what the upstream API is told for unsigned requests: never a real caller.
-    if sub.as_str() == crate::upstream::client::ANONYMOUS_SUBJECT {
-        return Err(StsError::IdpRejectedClaim {
-            reason: "the subject \"anonymous\" is reserved".into(),
-        });
+    if sub.as_str() == crate::access::upstream::ANONYMOUS_SUBJECT {
+        return Err(rejected("the subject \"anonymous\" is reserved"));
     }
     // Steps 3-5: aud holds a client id accepted from this issuer; with several audiences,
     // azp must be one.
@@ -192,27 +214,17 @@ fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<Verified
     };
     let audience = match azp {
         Some(azp) => {
-            let a = accepted(azp).ok_or_else(|| StsError::IdpRejectedClaim {
-                reason: "token azp is not an accepted client".into(),
-            })?;
+            let a = accepted(azp).ok_or_else(|| rejected("token azp is not an accepted client"))?;
             if !auds.contains(&azp) {
-                return Err(StsError::IdpRejectedClaim {
-                    reason: "token azp is not among its audiences".into(),
-                });
+                return Err(rejected("token azp is not among its audiences"));
             }
             a
         }
-        None if auds.len() > 1 => {
-            return Err(StsError::IdpRejectedClaim {
-                reason: "token has several audiences but no azp claim".into(),
-            })
-        }
+        None if auds.len() > 1 => return Err(rejected("token has several audiences but no azp claim")),
         None => auds
             .iter()
             .find_map(|a| accepted(a))
-            .ok_or_else(|| StsError::IdpRejectedClaim {
-                reason: "token audience is not accepted by this service".into(),
-            })?,
+            .ok_or_else(|| rejected("token audience is not accepted by this service"))?,
     };
     Ok(VerifiedIdentity {
         issuer: issuer.clone(),
@@ -260,7 +272,7 @@ mod tests {
     #[test]
     fn a_good_token_yields_the_identity() {
         let id = check(json!({})).unwrap();
-        assert_eq!((id.subject.as_str(), id.audience.as_str()), ("alice", "client-a"));
+        assert_eq!((id.subject().as_str(), id.audience().as_str()), ("alice", "client-a"));
     }
 
     #[test]
@@ -295,12 +307,23 @@ mod tests {
         assert!(check(json!({"aud": ["client-b"]})).is_ok());
         assert_eq!(code(json!({"aud": ["client-a", "other"]})), "IDPRejectedClaim");
         let id = check(json!({"aud": ["other", "client-b"], "azp": "client-b"})).unwrap();
-        assert_eq!(id.audience.as_str(), "client-b");
+        assert_eq!(id.audience().as_str(), "client-b");
         assert_eq!(
             code(json!({"aud": ["client-a", "other"], "azp": "other"})),
             "IDPRejectedClaim"
         );
         assert_eq!(code(json!({"aud": "client-a", "azp": "client-b"})), "IDPRejectedClaim");
+    }
+
+    #[test]
+    fn a_rejected_claim_names_the_tokens_audience_for_the_log() {
+        let audience = |overrides: Value| match check(overrides) {
+            Err(StsError::IdpRejectedClaim { audience, .. }) => audience,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(audience(json!({"aud": "other"})), Some("other".into()));
+        assert_eq!(audience(json!({"aud": ["x", "y"]})), Some("x,y".into()));
+        assert_eq!(audience(json!({"sub": "anonymous"})), Some("client-a".into()));
     }
 
     #[test]

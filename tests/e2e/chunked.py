@@ -64,28 +64,31 @@ def upload_answered_before_its_end(worker: Worker, method: str, path: str, send_
     head = [f"{method} {path} HTTP/1.1", f"Host: {u.netloc}", "Transfer-Encoding: chunked", "Connection: close"]
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     before = len(_request_lines(worker, method, path))
+    logged = None
+    data = b""
+    reset = False
     with socket.create_connection((u.hostname, u.port), timeout=30) as s:
-        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
         try:
+            s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
             for _ in range(send_bytes // len(CHUNK)):
                 s.sendall(b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK))
+            logged = _logged_status(worker, method, path, before, wait)
+            s.sendall(b"0\r\n\r\n")
+            while got := s.recv(65536):
+                data += got
         except (ConnectionResetError, BrokenPipeError):
-            # Answered and closed before the upload was through: what the worker decided
-            # is in its log line; the answer itself went down with the connection.
-            return Answer(status=None, logged_status=_logged_status(worker, method, path, before, wait),
-                          headers={}, body=b"", reset=True)
+            # Answered and closed while the upload was still coming: the unread rest of it
+            # makes the kernel reset the connection, and the answer may go down with it.
+            # What the worker decided is in its log line.
+            reset = True
+    if logged is None:
         logged = _logged_status(worker, method, path, before, wait)
-        s.sendall(b"0\r\n\r\n")
-        data = b""
-        while True:
-            got = s.recv(65536)
-            if not got:
-                break
-            data += got
     head_bytes, _, body = data.partition(b"\r\n\r\n")
     lines = head_bytes.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/"):
+        return Answer(status=None, logged_status=logged, headers={}, body=b"", reset=reset)
     hdrs = {}
     for line in lines[1:]:
         k, _, v = line.partition(":")
         hdrs[k.strip().lower()] = v.strip()
-    return Answer(status=int(lines[0].split()[1]), logged_status=logged, headers=hdrs, body=body)
+    return Answer(status=int(lines[0].split()[1]), logged_status=logged, headers=hdrs, body=body, reset=reset)

@@ -138,7 +138,7 @@ def test_a_chunked_write_is_405_before_any_of_its_body_is_read(env, method):
     w, _ = env
     a = upload_answered_before_its_end(w, method, "/demo/public-data/new.txt", 128 * 1024)
     assert a.logged_status == 405 and (a.status == 405 or a.reset), a
-    if not a.reset:  # the answer reached the client (under load it may go down with the reset)
+    if a.status is not None:  # the answer reached the client (under load it may go down with the reset)
         assert b"<Code>MethodNotAllowed</Code>" in a.body
         assert a.headers["allow"] == "GET, HEAD, OPTIONS"
     r = requests.get(w.url + "/demo/public-data/hello.txt", timeout=10)  # the worker is fine

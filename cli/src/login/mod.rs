@@ -108,7 +108,7 @@ pub fn accept(
     if tokens.refresh_token.is_none() {
         ctx.say(&format!(
             "note: the identity provider sent no refresh token (is `offline_access` among the scopes?): a new `osp login` is needed when the ID token expires, at {}",
-            oidc_sts_proxy::time::iso8601(claims.exp)
+            oidc_sts_proxy::time::rfc3339(claims.exp)
         ));
     }
     Ok((

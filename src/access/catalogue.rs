@@ -25,14 +25,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::access::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
+use crate::backend::spec::{BackendSpec, PrefixError, StoreId};
 use crate::identity::{Caller, Issuer};
-use crate::upstream::{
-    AccessError, BackendSpec, Permissions, PrefixError, ProductAccess, ProductSummary, StoreId, Visibility,
-};
 
 /// Why a catalogue is refused. Names accounts and products, never other values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CatalogueError {
+pub(crate) enum CatalogueError {
     #[error("not a valid catalogue ({category})")]
     Malformed { category: &'static str },
     #[error("product {product}: {reason}")]
@@ -81,14 +80,14 @@ struct AccountEntry {
 /// A parsed catalogue.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     accounts: BTreeMap<String, AccountEntry>,
 }
 
 impl Catalogue {
     /// Parses the catalogue; `issuers` are the trusted issuers (`AUTH_ISSUER`), which decide
     /// what a bare-subject reader means.
-    pub fn parse(json: &str, issuers: &[Issuer]) -> Result<Self, CatalogueError> {
+    pub(crate) fn parse(json: &str, issuers: &[Issuer]) -> Result<Self, CatalogueError> {
         let mut catalogue: Self = serde_json::from_str(json).map_err(|e| CatalogueError::Malformed {
             category: e.classify_name(),
         })?;
@@ -151,7 +150,7 @@ impl Catalogue {
     }
 
     /// The kinds of backend its products use, sorted: `r2`, `s3`.
-    pub fn backend_kinds(&self) -> Vec<&'static str> {
+    pub(crate) fn backend_kinds(&self) -> Vec<&'static str> {
         let mut kinds: Vec<&'static str> = self
             .accounts
             .values()
@@ -172,13 +171,18 @@ impl Catalogue {
     }
 
     /// What `caller` (`None`: anonymous) may do with one product.
-    pub fn product(&self, account: &str, product: &str, caller: Option<&Caller>) -> Result<ProductAccess, AccessError> {
+    pub(crate) fn product(
+        &self,
+        account: &str,
+        product: &str,
+        caller: Option<&Caller>,
+    ) -> Result<ProductAccess, AccessError> {
         let e = self.entry(account, product)?;
         Ok(access(e, caller))
     }
 
     /// Every product of an account, with what `caller` may do with each.
-    pub fn products(&self, account: &str, caller: Option<&Caller>) -> Result<Vec<ProductSummary>, AccessError> {
+    pub(crate) fn products(&self, account: &str, caller: Option<&Caller>) -> Result<Vec<ProductSummary>, AccessError> {
         let account = self.accounts.get(account).ok_or(AccessError::NoSuchAccount)?;
         Ok(account
             .products

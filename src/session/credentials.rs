@@ -1,26 +1,27 @@
-//! Temporary credentials in AWS's shapes.
+//! Temporary credentials in AWS's shapes: access key ids, secret access keys, role ids.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use crate::platform::Random;
+use crate::secret::SecretString;
 
 const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /// `ASIA` + 16 upper-case alphanumerics, like AWS's temporary access key ids.
-pub fn access_key_id(random: &dyn Random) -> String {
+pub(crate) fn access_key_id(random: &dyn Random) -> String {
     format!("ASIA{}", alphanumerics(random, 16))
 }
 
 /// 40 characters of base64 alphabet, like AWS's secret access keys (30 random bytes).
-pub fn secret_access_key(random: &dyn Random) -> String {
-    let mut bytes = [0u8; 30];
-    random.fill(&mut bytes);
-    STANDARD.encode(bytes)
+pub(crate) fn secret_access_key(random: &dyn Random) -> SecretString {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 30]);
+    random.fill(&mut *bytes);
+    SecretString::new(STANDARD.encode(*bytes))
 }
 
 /// An `AROA…` role id, stable per role name.
-pub fn role_id(role: &str) -> String {
+pub(crate) fn role_id(role: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(role.as_bytes());
     let tail: String = digest
@@ -29,16 +30,6 @@ pub fn role_id(role: &str) -> String {
         .map(|b| ALPHABET[usize::from(*b) % 36] as char)
         .collect();
     format!("AROA{tail}")
-}
-
-/// A request id in UUID v4 form.
-pub fn request_id(random: &dyn Random) -> String {
-    let mut b = [0u8; 16];
-    random.fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// Uniform characters from [`ALPHABET`] by rejection sampling (no modulo bias).
@@ -67,10 +58,7 @@ mod tests {
         assert_eq!(id.len(), 20);
         assert!(id.starts_with("ASIA"));
         assert!(id[4..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-        assert_eq!(secret_access_key(&SystemRandom).len(), 40);
+        assert_eq!(secret_access_key(&SystemRandom).expose_secret().len(), 40);
         assert_eq!(role_id("_default").len(), 20);
-        let rid = request_id(&SystemRandom);
-        assert_eq!(rid.len(), 36);
-        assert_eq!(&rid[14..15], "4");
     }
 }

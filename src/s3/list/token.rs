@@ -21,35 +21,35 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::s3::auth::Principal;
-use crate::s3::error::{S3Code, S3Error};
+use crate::s3::error::ListingError;
 use crate::secret::{DerivedKeys, MacKey};
 
 /// The derived-key label of listing tokens.
-pub const LABEL: &str = "s3/list-token/v1";
+const LABEL: &str = "s3/list-token/v1";
 
 const VERSION: u8 = 1;
 const TAG_LEN: usize = 32;
 
 /// Who a token was issued to, as a hash (tokens are readable: no subject in them).
-pub type CallerTag = [u8; 32];
+pub(crate) type CallerTag = [u8; 32];
 
 /// The caller a token is bound to: the session's issuer and subject (a caller is the pair),
 /// or nobody signed in.
-pub fn caller_tag(principal: &Principal) -> CallerTag {
+pub(crate) fn caller_tag(principal: &Principal) -> CallerTag {
     let mut h = Sha256::new_with_prefix(b"oidc-sts-proxy/list-caller/v1\0");
     match principal {
         Principal::Anonymous => h.update([0]),
         Principal::Session(claims) => {
             h.update([1]);
-            length_prefixed(&mut h, claims.iss.as_bytes());
-            length_prefixed(&mut h, claims.sub.as_bytes());
+            length_prefixed(&mut h, claims.iss.as_str().as_bytes());
+            length_prefixed(&mut h, claims.sub.as_str().as_bytes());
         }
     }
     h.finalize().into()
 }
 
 /// The token key: derived from the deployment's secret, else the fixed public one.
-pub fn key(derived: Option<&DerivedKeys>) -> MacKey {
+pub(crate) fn key(derived: Option<&DerivedKeys>) -> MacKey {
     match derived {
         Some(keys) => keys.key(LABEL),
         None => DerivedKeys::from_secret(&[0; 32]).key(LABEL),
@@ -58,17 +58,17 @@ pub fn key(derived: Option<&DerivedKeys>) -> MacKey {
 
 /// The listing a token continues.
 #[derive(Debug, Clone, Copy)]
-pub struct Binding<'a> {
-    pub caller: &'a CallerTag,
-    pub account: &'a str,
-    pub prefix: &'a str,
-    pub delimiter: Option<&'a str>,
+pub(crate) struct Binding<'a> {
+    pub(crate) caller: &'a CallerTag,
+    pub(crate) account: &'a str,
+    pub(crate) prefix: &'a str,
+    pub(crate) delimiter: Option<&'a str>,
 }
 
 /// Where the next page begins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k", deny_unknown_fields)]
-pub enum Position {
+pub(crate) enum Position {
     /// A product's listing: the backend's cursor.
     #[serde(rename = "c")]
     Cursor { c: String },
@@ -105,7 +105,7 @@ fn signed_data(binding: &Binding<'_>, position: &[u8]) -> Vec<u8> {
 }
 
 /// The token for `position` in the listing `binding` names.
-pub fn encode(key: &MacKey, binding: &Binding<'_>, position: &Position) -> String {
+pub(crate) fn encode(key: &MacKey, binding: &Binding<'_>, position: &Position) -> String {
     let json = serde_json::to_vec(position).unwrap_or_default();
     let mut raw = Vec::with_capacity(1 + TAG_LEN + json.len());
     raw.push(VERSION);
@@ -115,39 +115,42 @@ pub fn encode(key: &MacKey, binding: &Binding<'_>, position: &Position) -> Strin
 }
 
 /// The position in `token`, if this worker issued it for the listing `binding` names.
-pub fn decode(key: &MacKey, binding: &Binding<'_>, token: &str) -> Result<Position, S3Error> {
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad_token())?;
-    let (version, rest) = raw.split_first().ok_or_else(bad_token)?;
+pub(crate) fn decode(key: &MacKey, binding: &Binding<'_>, token: &str) -> Result<Position, ListingError> {
+    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| ListingError::BadToken)?;
+    let (version, rest) = raw.split_first().ok_or(ListingError::BadToken)?;
     if *version != VERSION || rest.len() < TAG_LEN {
-        return Err(bad_token());
+        return Err(ListingError::BadToken);
     }
     let (tag, json) = rest.split_at(TAG_LEN);
     // Authenticate before parsing: nothing unauthenticated reaches the JSON parser.
     if !key.verify(&signed_data(binding, json), tag) {
-        return Err(bad_token());
+        return Err(ListingError::BadToken);
     }
-    serde_json::from_slice(json).map_err(|_| bad_token())
-}
-
-/// A continuation token this proxy did not issue for this listing and caller.
-pub fn bad_token() -> S3Error {
-    S3Error::new(S3Code::InvalidArgument, "The continuation token provided is incorrect")
+    serde_json::from_slice(json).map_err(|_| ListingError::BadToken)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sts::seal::SessionClaims;
+    use crate::identity::{Audience, Issuer, Subject};
+    use crate::s3::error::{S3Code, S3Error};
+    use crate::secret::SecretString;
+    use crate::session::seal::SessionClaims;
     use proptest::prelude::*;
+
+    /// The S3 code a refused token is answered with.
+    fn refusal(decoded: Result<Position, ListingError>) -> S3Code {
+        S3Error::from(decoded.expect_err("a refusal")).code()
+    }
 
     fn session(iss: &str, sub: &str) -> Principal {
         Principal::Session(SessionClaims {
-            sub: sub.into(),
-            iss: iss.into(),
-            aud: "client".into(),
+            sub: Subject::parse(sub).unwrap(),
+            iss: Issuer::parse_trusted(iss).unwrap(),
+            aud: Audience::parse("client").unwrap(),
             role: "_default".into(),
             akid: "ASIAEXAMPLEEXAMPLE00".into(),
-            secret: "secretsecretsecretsecretsecretsecret0000".into(),
+            secret: SecretString::new("secretsecretsecretsecretsecretsecret0000".into()),
             exp: 0,
             scope: None,
         })
@@ -192,7 +195,7 @@ mod tests {
     fn a_token_of_another_product_account_or_listing_is_invalid_argument() {
         let caller = caller_tag(&session(ALICE, "alice"));
         let token = encode(&keys(), &binding(&caller, "public-data/"), &cursor());
-        let code = |b: &Binding<'_>| decode(&keys(), b, &token).unwrap_err().code;
+        let code = |b: &Binding<'_>| refusal(decode(&keys(), b, &token));
         assert_eq!(code(&binding(&caller, "restricted-data/")), S3Code::InvalidArgument);
         assert_eq!(code(&binding(&caller, "public-data/sub/")), S3Code::InvalidArgument);
         let other_account = Binding {
@@ -220,12 +223,15 @@ mod tests {
             let tag = caller_tag(&other);
             assert_ne!(tag, alice);
             assert_eq!(
-                decode(&keys(), &binding(&tag, "p/"), &token).unwrap_err().code,
+                refusal(decode(&keys(), &binding(&tag, "p/"), &token)),
                 S3Code::InvalidArgument
             );
         }
-        // Length prefixes: ("ab", "c") is not ("a", "bc").
-        assert_ne!(caller_tag(&session("ab", "c")), caller_tag(&session("a", "bc")));
+        // Length prefixes: ("…/ab", "c") is not ("…/a", "bc").
+        assert_ne!(
+            caller_tag(&session("https://idp.example/ab", "c")),
+            caller_tag(&session("https://idp.example/a", "bc"))
+        );
     }
 
     #[test]
@@ -237,19 +243,10 @@ mod tests {
         let last = raw.len() - 1;
         raw[last] ^= 1;
         let tampered = URL_SAFE_NO_PAD.encode(&raw);
-        assert_eq!(
-            decode(&keys(), &b, &tampered).unwrap_err().code,
-            S3Code::InvalidArgument
-        );
+        assert_eq!(refusal(decode(&keys(), &b, &tampered)), S3Code::InvalidArgument);
         let elsewhere = key(Some(&DerivedKeys::from_secret(b"another deployment")));
-        assert_eq!(
-            decode(&elsewhere, &b, &token).unwrap_err().code,
-            S3Code::InvalidArgument
-        );
-        assert_eq!(
-            decode(&key(None), &b, &token).unwrap_err().code,
-            S3Code::InvalidArgument
-        );
+        assert_eq!(refusal(decode(&elsewhere, &b, &token)), S3Code::InvalidArgument);
+        assert_eq!(refusal(decode(&key(None), &b, &token)), S3Code::InvalidArgument);
     }
 
     #[test]
@@ -267,7 +264,7 @@ mod tests {
             "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=",
             "AQ",
         ] {
-            assert_eq!(decode(&keys(), &b, t).unwrap_err().code, S3Code::InvalidArgument, "{t}");
+            assert_eq!(refusal(decode(&keys(), &b, t)), S3Code::InvalidArgument, "{t}");
         }
     }
 

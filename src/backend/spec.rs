@@ -1,34 +1,13 @@
-//! Authorisation: what a caller may do with an account's products.
-//!
-//! The answers have the shape of the upstream API's (see `docs/upstream-api.md`). When
-//! `UPSTREAM_API_URL` is unset, the embedded [`catalogue`] gives them instead.
-
-pub mod catalogue;
-pub mod client;
+//! Where a product's objects live: the R2 binding or an S3-compatible bucket, as the
+//! catalogue and the upstream API's answers name it, and the rules every backend prefix
+//! follows.
 
 use serde::{Deserialize, Serialize};
-
-/// Who may see a product without asking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Visibility {
-    Public,
-    Restricted,
-}
-
-/// What the caller may do with a product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Permissions {
-    #[serde(default)]
-    pub read: bool,
-    #[serde(default)]
-    pub list: bool,
-}
 
 /// Where a product's objects live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum BackendSpec {
+pub(crate) enum BackendSpec {
     /// The worker's R2 binding, under `prefix`. All R2 products share one bucket, so a
     /// product without a prefix gets its own corner of it: `{account}/{product}/`.
     R2 {
@@ -41,7 +20,7 @@ pub enum BackendSpec {
 
 /// Why a product's backend prefix is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PrefixError {
+pub(crate) enum PrefixError {
     /// `demo/pub` would also cover `demo/pub-restricted/...`.
     #[error("the backend prefix must be empty or end in '/'")]
     NoTrailingSlash,
@@ -52,7 +31,7 @@ pub enum PrefixError {
 
 /// The object store a backend reads from, for telling whether two products share one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StoreId {
+pub(crate) enum StoreId {
     /// The `DATA` binding.
     R2,
     /// An endpoint (origin, host lower-cased) and bucket.
@@ -62,7 +41,7 @@ pub enum StoreId {
 impl BackendSpec {
     /// The prefix that maps the product's keys into the backend's: the entry's own, else
     /// `{account}/{product}/` on R2 and empty (the whole bucket) on an S3 endpoint.
-    pub fn prefix(&self, account: &str, product: &str) -> String {
+    pub(crate) fn prefix(&self, account: &str, product: &str) -> String {
         match self {
             BackendSpec::R2 { prefix: Some(p) } => p.clone(),
             BackendSpec::R2 { prefix: None } => default_r2_prefix(account, product),
@@ -72,7 +51,7 @@ impl BackendSpec {
 
     /// The prefix rule for every backend: empty, or ending in `/`, so that one product's
     /// prefix is never the beginning of another's key space (`demo/pub` and `demo/pub-x/`).
-    pub fn check_prefix(&self) -> Result<(), PrefixError> {
+    pub(crate) fn check_prefix(&self) -> Result<(), PrefixError> {
         let explicit = match self {
             BackendSpec::R2 { prefix } => prefix.as_deref(),
             BackendSpec::S3(b) => Some(b.prefix.as_str()),
@@ -88,7 +67,7 @@ impl BackendSpec {
     /// bucket every R2 product shares) within `{account}/{product}/`, which no other
     /// product's can nest with. S3 endpoints are the operator's own buckets: the upstream
     /// API keeps their prefixes apart (see `docs/upstream-api.md`).
-    pub fn check_upstream(&self, account: &str, product: &str) -> Result<(), PrefixError> {
+    pub(crate) fn check_upstream(&self, account: &str, product: &str) -> Result<(), PrefixError> {
         self.check_prefix()?;
         match self {
             BackendSpec::R2 { prefix: Some(p) } if !p.starts_with(&default_r2_prefix(account, product)) => {
@@ -99,7 +78,7 @@ impl BackendSpec {
     }
 
     /// The store the backend reads from.
-    pub fn store_id(&self) -> StoreId {
+    pub(crate) fn store_id(&self) -> StoreId {
         match self {
             BackendSpec::R2 { .. } => StoreId::R2,
             BackendSpec::S3(b) => StoreId::S3 {
@@ -121,27 +100,27 @@ fn default_r2_prefix(account: &str, product: &str) -> String {
 /// "prefix": "p/", "region": "eu-west-1", "credentials": "BACKEND_DATA"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct S3Backend {
+pub(crate) struct S3Backend {
     /// `https://host[:port]` (http on loopback), without path, query or fragment.
     #[serde(deserialize_with = "endpoint")]
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// 1 to 255 characters of `A-Za-z0-9._-`.
     #[serde(deserialize_with = "bucket")]
-    pub bucket: String,
+    pub(crate) bucket: String,
     #[serde(default)]
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// The SigV4 signing region. Default `us-east-1`; R2 takes `auto`.
     #[serde(default = "default_region", deserialize_with = "region")]
-    pub region: String,
+    pub(crate) region: String,
     /// The name of the worker secret holding `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. It must begin
     /// with `BACKEND_`, so that a catalogue can never point the proxy at the provider's or the
     /// STS's keys. None: requests go unsigned (a public bucket).
     #[serde(default, deserialize_with = "credentials_name")]
-    pub credentials: Option<String>,
+    pub(crate) credentials: Option<String>,
 }
 
 /// The prefix a backend credentials secret's name must have.
-pub const BACKEND_SECRET_PREFIX: &str = "BACKEND_";
+const BACKEND_SECRET_PREFIX: &str = "BACKEND_";
 
 fn default_region() -> String {
     "us-east-1".to_owned()
@@ -193,37 +172,6 @@ fn credentials_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
         ));
     }
     Ok(Some(s))
-}
-
-/// The answer about one product, for one caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductAccess {
-    pub visibility: Visibility,
-    pub permissions: Permissions,
-    pub backend: BackendSpec,
-}
-
-/// One product in an account listing, for one caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductSummary {
-    pub name: String,
-    pub visibility: Visibility,
-    pub permissions: Permissions,
-}
-
-/// Why no answer about a product could be given.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AccessError {
-    #[error("no such account")]
-    NoSuchAccount,
-    #[error("no such product")]
-    NoSuchProduct,
-    #[error("the catalogue is not configured")]
-    NoCatalogue,
-    #[error("the upstream API denied access")]
-    Denied,
-    #[error("{reason}")]
-    Unavailable { reason: String },
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! An S3-compatible HTTP endpoint (AWS S3, R2's S3 API, MinIO, ...) as an [`ObjectStore`].
 //!
 //! Requests are path-style, `{endpoint}/{bucket}/{key}`, each key segment `UriEncode`d once,
-//! and signed with SigV4 ([`crate::s3::sign`]) when the product's catalogue entry names
+//! and signed with SigV4 ([`crate::backend::sign`]) when the product's catalogue entry names
 //! credentials; unsigned otherwise (a public bucket).
 //! - `HeadObject` gives the metadata; `GetObject` passes `Range` through and streams the body
 //!   (the HTTP client never reads it into memory); 404 is "no such key".
@@ -19,28 +19,28 @@
 
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 
+use crate::backend::sign::{sign, BackendCredentials};
+use crate::backend::spec::S3Backend;
+use crate::backend::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
+use crate::encoding::{percent_decode_text, uri_encode};
 use crate::platform::{Clock, HttpClient};
-use crate::s3::object::parse_http_date;
-use crate::s3::sign::{sign, BackendCredentials};
-use crate::s3::sigv4::{percent_decode, uri_encode};
-use crate::s3::store::{ListPage, ListQuery, ObjectStore, StoreError, StoredObject};
-use crate::upstream::S3Backend;
+use crate::time::{parse_http_date, parse_rfc3339};
 use crate::web::StreamBody;
 
 /// The most keys a backend is asked for in one listing page (S3's own maximum).
 const MAX_KEYS: u32 = 1000;
 
 /// One product's S3-compatible backend, for one request.
-pub struct RemoteStore<'a, H> {
-    pub backend: &'a S3Backend,
+pub(crate) struct RemoteStore<'a, H> {
+    pub(crate) backend: &'a S3Backend,
     /// `None`: unsigned requests.
-    pub credentials: Option<BackendCredentials>,
-    pub http: &'a H,
-    pub clock: &'a dyn Clock,
+    pub(crate) credentials: Option<BackendCredentials>,
+    pub(crate) http: &'a H,
+    pub(crate) clock: &'a dyn Clock,
 }
 
 /// `{endpoint}/{bucket}/{key}`, each `/`-separated key segment `UriEncode`d.
-pub fn object_url(backend: &S3Backend, key: &str) -> Result<String, StoreError> {
+fn object_url(backend: &S3Backend, key: &str) -> Result<String, StoreError> {
     if key.is_empty() {
         return Err(StoreError::Unaddressable);
     }
@@ -58,7 +58,7 @@ pub fn object_url(backend: &S3Backend, key: &str) -> Result<String, StoreError> 
 }
 
 /// `{endpoint}/{bucket}?list-type=2&...` for one page of `query`.
-pub fn list_url(backend: &S3Backend, query: &ListQuery) -> String {
+fn list_url(backend: &S3Backend, query: &ListQuery) -> String {
     let limit = query.limit.clamp(1, MAX_KEYS).to_string();
     let mut params: Vec<(&str, &str)> = vec![
         ("list-type", "2"),
@@ -88,7 +88,7 @@ pub fn list_url(backend: &S3Backend, query: &ListQuery) -> String {
 }
 
 /// What a backend's status means when it is not the success expected.
-pub fn status_error(status: StatusCode) -> StoreError {
+pub(crate) fn status_error(status: StatusCode) -> StoreError {
     match status.as_u16() {
         429 | 503 => StoreError::Throttled,
         s if s >= 500 => StoreError::Unavailable,
@@ -101,7 +101,7 @@ pub fn status_error(status: StatusCode) -> StoreError {
 const CALLER_ERROR_CODES: [&str; 2] = ["InvalidArgument", "KeyTooLongError"];
 
 /// What a failed listing's status and S3 error document mean.
-pub fn list_error(status: StatusCode, body: &[u8]) -> StoreError {
+fn list_error(status: StatusCode, body: &[u8]) -> StoreError {
     if status == StatusCode::BAD_REQUEST {
         let code = std::str::from_utf8(body)
             .ok()
@@ -122,7 +122,7 @@ pub fn list_error(status: StatusCode, body: &[u8]) -> StoreError {
 
 /// An object's metadata from `HeadObject`/`GetObject` response headers. The size is the
 /// whole object's: `Content-Range`'s total on a 206, `Content-Length` otherwise.
-pub fn stored_object(key: &str, headers: &HeaderMap) -> Result<StoredObject, StoreError> {
+fn stored_object(key: &str, headers: &HeaderMap) -> Result<StoredObject, StoreError> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let size = match text(header::CONTENT_RANGE) {
         Some(range) => range.rsplit_once('/').and_then(|(_, total)| total.parse().ok()),
@@ -155,11 +155,11 @@ pub fn stored_object(key: &str, headers: &HeaderMap) -> Result<StoredObject, Sto
 
 /// Decodes a value of a listing made with `encoding-type=url` (`+` is a space, as S3 writes it).
 fn url_decoded(value: &str) -> Option<String> {
-    String::from_utf8(percent_decode(&value.replace('+', " "))?).ok()
+    percent_decode_text(&value.replace('+', " "))
 }
 
 /// Parses a `ListBucketResult` (ListObjectsV2) document.
-pub fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
+fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
     let bad = || StoreError::Unavailable;
     let text = std::str::from_utf8(body).map_err(|_| bad())?;
     let doc = roxmltree::Document::parse(text).map_err(|_| bad())?;
@@ -191,9 +191,7 @@ pub fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
                 let key = decode(child(node, "Key").ok_or_else(bad)?)?;
                 let size = child(node, "Size").and_then(|s| s.parse().ok()).ok_or_else(bad)?;
                 let etag = child(node, "ETag").unwrap_or_default();
-                let last_modified_secs = child(node, "LastModified")
-                    .and_then(|t| crate::time::parse_iso8601(&t))
-                    .unwrap_or(0);
+                let last_modified_secs = child(node, "LastModified").and_then(|t| parse_rfc3339(&t)).unwrap_or(0);
                 page.objects.push(StoredObject {
                     key,
                     size,
@@ -408,7 +406,7 @@ mod tests {
         assert_eq!(page.objects[0].size, 2);
         assert_eq!(
             page.objects[0].last_modified_secs,
-            crate::time::parse_iso8601("2026-11-23T10:00:00Z").unwrap()
+            crate::time::parse_rfc3339("2026-11-23T10:00:00Z").unwrap()
         );
         assert_eq!(page.common_prefixes, ["p/dir one/"]);
         assert!(page.truncated);

@@ -12,74 +12,24 @@
 //! every byte outside `A-Z a-z 0-9 - _ . ~ /` becomes `%XX`. `+` is always encoded, so
 //! botocore's `unquote_plus` gets the key back exactly.
 //!
-//! Continuation tokens are made and checked in [`crate::s3::list_token`].
+//! Continuation tokens are made and checked in [`crate::s3::list::token`].
 
+use crate::encoding::{listing_encode, xml_escape};
 use crate::s3::route::{ListParams, ListV1Params, ListV2Params};
-use crate::sts::response::xml_escape;
 
 /// The S3 XML namespace.
-pub const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+pub(crate) const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// One object in a listing page, under its S3 key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListEntry {
-    pub key: String,
-    pub size: u64,
+pub(crate) struct ListEntry {
+    pub(crate) key: String,
+    pub(crate) size: u64,
     /// With its quotes, as in the `ETag` header.
-    pub etag: String,
-    pub last_modified_secs: u64,
-}
-
-/// Splits entries under `prefix` into contents and `CommonPrefixes`: a key with `delimiter`
-/// after the prefix rolls up into `prefix` + everything up to and including the first
-/// delimiter (S3's ListObjects semantics). Keys outside `prefix` are dropped; an empty or
-/// absent delimiter groups nothing. Order is kept; prefixes are de-duplicated.
-pub fn delimit(entries: Vec<ListEntry>, prefix: &str, delimiter: Option<&str>) -> (Vec<ListEntry>, Vec<String>) {
-    let delimiter = delimiter.filter(|d| !d.is_empty());
-    let mut contents = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    for entry in entries {
-        let Some(after) = entry.key.strip_prefix(prefix) else {
-            continue;
-        };
-        match delimiter.and_then(|d| after.find(d).map(|i| i + d.len())) {
-            Some(end) => {
-                let common = &entry.key[..prefix.len() + end];
-                if !prefixes.iter().any(|p| p == common) {
-                    prefixes.push(common.to_owned());
-                }
-            }
-            None => contents.push(entry),
-        }
-    }
-    (contents, prefixes)
-}
-
-/// S3's timestamp form: ISO 8601 UTC with milliseconds, `2026-11-23T10:00:00.000Z`.
-pub fn s3_timestamp(secs: u64) -> String {
-    let s = crate::time::iso8601(secs);
-    match s.strip_suffix('Z') {
-        Some(base) => format!("{base}.000Z"),
-        None => s,
-    }
-}
-
-/// Percent-encoding for `encoding-type=url`: unreserved characters and `/` kept.
-pub fn url_encode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    pub(crate) etag: String,
+    pub(crate) last_modified_secs: u64,
 }
 
 /// Writes `<name>value</name>`, encoding the value for the listing's encoding type.
@@ -103,7 +53,7 @@ impl Writer {
     /// An element whose value S3 url-encodes under `encoding-type=url`.
     fn field(&mut self, name: &str, value: &str) {
         if self.encode {
-            self.text(name, &url_encode(value));
+            self.text(name, &listing_encode(value));
         } else {
             self.text(name, value);
         }
@@ -122,7 +72,7 @@ impl Writer {
         for e in entries {
             self.out.push_str("<Contents>");
             self.field("Key", &e.key);
-            self.text("LastModified", &s3_timestamp(e.last_modified_secs));
+            self.text("LastModified", &crate::time::rfc3339_millis(e.last_modified_secs));
             self.text("ETag", &e.etag);
             self.text("Size", &e.size.to_string());
             self.text("StorageClass", "STANDARD");
@@ -140,7 +90,7 @@ impl Writer {
 
 /// The ListObjectsV2 document for one page. `next_token` present means the listing is
 /// truncated (`IsTruncated` true, `NextContinuationToken` set).
-pub fn list_v2_xml(
+pub(crate) fn list_v2_xml(
     bucket: &str,
     params: &ListV2Params,
     entries: &[ListEntry],
@@ -169,7 +119,7 @@ pub fn list_v2_xml(
 
 /// The ListObjects (v1) document for one page. `NextMarker` is written when given (S3 only
 /// sends it with a delimiter; clients fall back to the last key without it).
-pub fn list_v1_xml(
+pub(crate) fn list_v1_xml(
     bucket: &str,
     params: &ListV1Params,
     entries: &[ListEntry],
@@ -192,7 +142,7 @@ pub fn list_v1_xml(
 }
 
 /// GetBucketLocation: `LocationConstraint`, empty for `us-east-1` (or no region), as S3 does.
-pub fn location_xml(region: Option<&str>) -> String {
+pub(crate) fn location_xml(region: Option<&str>) -> String {
     match region.filter(|r| !r.is_empty() && *r != "us-east-1") {
         None => format!("{XML_DECL}<LocationConstraint xmlns=\"{NAMESPACE}\"/>\n"),
         Some(r) => format!(
@@ -205,7 +155,6 @@ pub fn location_xml(region: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn entry(key: &str) -> ListEntry {
         ListEntry {
@@ -390,69 +339,5 @@ mod tests {
         assert_eq!(location_xml(None), empty);
         assert_eq!(location_xml(Some("us-east-1")), empty);
         assert!(location_xml(Some("eu-west-1")).contains(">eu-west-1</LocationConstraint>"));
-    }
-
-    #[test]
-    fn timestamps_have_milliseconds() {
-        assert_eq!(s3_timestamp(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(s3_timestamp(1_795_435_200), "2026-11-23T12:00:00.000Z");
-    }
-
-    #[test]
-    fn delimit_rolls_keys_up_to_the_first_delimiter_after_the_prefix() {
-        let entries = ["p/a", "p/d/1", "p/d/2", "p/e/f/g", "p/z", "q/x"].map(entry).to_vec();
-        let (contents, prefixes) = delimit(entries, "p/", Some("/"));
-        let keys: Vec<&str> = contents.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["p/a", "p/z"]);
-        assert_eq!(prefixes, ["p/d/", "p/e/"]);
-    }
-
-    #[test]
-    fn delimit_without_delimiter_keeps_every_key_under_the_prefix() {
-        let entries = ["p/a", "p/d/1", "q/x"].map(entry).to_vec();
-        for d in [None, Some("")] {
-            let (contents, prefixes) = delimit(entries.clone(), "p/", d);
-            assert_eq!(contents.len(), 2);
-            assert!(prefixes.is_empty());
-        }
-    }
-
-    #[test]
-    fn delimit_handles_multi_character_delimiters_and_partial_prefixes() {
-        let entries = ["photos--2024--a", "photos--2025", "phone"].map(entry).to_vec();
-        let (contents, prefixes) = delimit(entries, "pho", Some("--"));
-        assert_eq!(prefixes, ["photos--"]);
-        assert_eq!(contents.len(), 1);
-    }
-
-    proptest! {
-        #[test]
-        fn url_encoding_round_trips_through_unquote_plus(key in "\\PC{0,40}") {
-            let encoded = url_encode(&key);
-            prop_assert!(!encoded.contains('+') && !encoded.contains(' '));
-            let decoded = crate::s3::sigv4::percent_decode(&encoded).map(String::from_utf8);
-            prop_assert_eq!(decoded, Some(Ok(key)));
-        }
-
-        #[test]
-        fn delimit_partitions_keys_under_the_prefix(
-            keys in proptest::collection::btree_set("[ab/]{0,6}", 0..20),
-            prefix in "[ab/]{0,2}",
-            delimiter in proptest::option::of("[/b]{1,2}"),
-        ) {
-            let entries: Vec<ListEntry> = keys.iter().map(|k| entry(k)).collect();
-            let (contents, prefixes) = delimit(entries, &prefix, delimiter.as_deref());
-            for k in keys.iter().filter(|k| k.starts_with(prefix.as_str())) {
-                let listed = contents.iter().any(|e| &e.key == k);
-                let rolled = prefixes.iter().any(|p| k.starts_with(p.as_str()));
-                prop_assert!(listed != rolled, "{k} listed={listed} rolled={rolled}");
-            }
-            for p in &prefixes {
-                prop_assert!(p.starts_with(prefix.as_str()));
-                if let Some(d) = &delimiter {
-                    prop_assert!(p.ends_with(d.as_str()));
-                }
-            }
-        }
     }
 }

@@ -12,32 +12,32 @@ use http::{header, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::access::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
+use crate::encoding::uri_encode;
 use crate::identity::{check_https_url, Audience, Caller, UrlError};
 use crate::platform::{FetchError, HttpClient, Io};
-use crate::s3::sigv4::uri_encode;
 use crate::secret::MacKey;
-use crate::upstream::{AccessError, Permissions, ProductAccess, ProductSummary, Visibility};
 
 /// The subject the upstream API is told about for unsigned requests. The STS never issues
 /// credentials to an identity with this subject, so it always means "nobody signed in".
-pub const ANONYMOUS_SUBJECT: &str = "anonymous";
+pub(crate) const ANONYMOUS_SUBJECT: &str = "anonymous";
 /// How long a positive answer is reused.
-pub const TTL_SECS: u64 = 30;
+const TTL_SECS: u64 = 30;
 /// How long a 404 or a denial is reused.
-pub const NEGATIVE_TTL_SECS: u64 = 10;
+const NEGATIVE_TTL_SECS: u64 = 10;
 /// Most answers kept per isolate.
-pub const CACHE_CAPACITY: usize = 4096;
+pub(crate) const CACHE_CAPACITY: usize = 4096;
 
 /// `UPSTREAM_API_URL` and `UPSTREAM_API_AUDIENCE`.
 #[derive(Debug, Clone)]
-pub struct UpstreamConfig {
+pub(crate) struct UpstreamConfig {
     base: String,
-    pub audience: Audience,
+    pub(crate) audience: Audience,
 }
 
 impl UpstreamConfig {
     /// `base` must be https (http on loopback), without query or fragment; a trailing `/` is dropped.
-    pub fn new(base: &str, audience: Audience) -> Result<Self, UrlError> {
+    pub(crate) fn new(base: &str, audience: Audience) -> Result<Self, UrlError> {
         check_https_url(base)?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
@@ -59,7 +59,7 @@ fn get(url: String, bearer: &str) -> Request<Vec<u8>> {
 }
 
 /// `GET {base}/products/{account}/{product}`.
-pub fn product_request(config: &UpstreamConfig, account: &str, product: &str, bearer: &str) -> Request<Vec<u8>> {
+fn product_request(config: &UpstreamConfig, account: &str, product: &str, bearer: &str) -> Request<Vec<u8>> {
     get(
         format!("{}/products/{}/{}", config.base, segment(account), segment(product)),
         bearer,
@@ -67,7 +67,7 @@ pub fn product_request(config: &UpstreamConfig, account: &str, product: &str, be
 }
 
 /// `GET {base}/accounts/{account}/products`.
-pub fn products_request(config: &UpstreamConfig, account: &str, bearer: &str) -> Request<Vec<u8>> {
+fn products_request(config: &UpstreamConfig, account: &str, bearer: &str) -> Request<Vec<u8>> {
     get(
         format!("{}/accounts/{}/products", config.base, segment(account)),
         bearer,
@@ -90,14 +90,14 @@ fn bad_json() -> AccessError {
     }
 }
 
-pub fn product_response(res: &Response<Vec<u8>>) -> Result<ProductAccess, AccessError> {
+fn product_response(res: &Response<Vec<u8>>) -> Result<ProductAccess, AccessError> {
     if res.status() != StatusCode::OK {
         return Err(status_error(res.status(), AccessError::NoSuchProduct));
     }
     serde_json::from_slice(res.body()).map_err(|_| bad_json())
 }
 
-pub fn products_response(res: &Response<Vec<u8>>) -> Result<Vec<ProductSummary>, AccessError> {
+fn products_response(res: &Response<Vec<u8>>) -> Result<Vec<ProductSummary>, AccessError> {
     #[derive(Deserialize)]
     struct Entry {
         product: String,
@@ -186,8 +186,8 @@ impl StoredAnswer {
 type Cached = (u64, Result<Answer, AccessError>);
 
 /// The client with its per-isolate cache.
-pub struct UpstreamClient {
-    pub config: UpstreamConfig,
+pub(crate) struct UpstreamClient {
+    pub(crate) config: UpstreamConfig,
     cache: RefCell<HashMap<Key, Cached>>,
     /// Names this configuration (URL and audience) in shared-cache keys, so that answers of
     /// another upstream API are never taken for this one's.
@@ -203,7 +203,7 @@ const MAC_LEN: usize = 32;
 impl UpstreamClient {
     /// `shared_mac` is the key that authenticates shared-cache entries (derived from a
     /// secret of this deployment); without one, only the per-isolate cache is used.
-    pub fn new(config: UpstreamConfig, shared_mac: Option<MacKey>) -> Self {
+    pub(crate) fn new(config: UpstreamConfig, shared_mac: Option<MacKey>) -> Self {
         let mut tag = Sha256::new();
         tag.update(config.base.as_bytes());
         tag.update([0]);
@@ -332,7 +332,7 @@ impl UpstreamClient {
 
     /// What `caller` (`None`: anonymous) may do with one product. `bearer` mints the caller's
     /// JWT on demand.
-    pub async fn product<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
+    pub(crate) async fn product<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
         &self,
         caller: Option<&Caller>,
         account: &str,
@@ -350,7 +350,7 @@ impl UpstreamClient {
     }
 
     /// The products of an account, with what `caller` may do with each.
-    pub async fn products<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
+    pub(crate) async fn products<H: HttpClient, R, F: std::future::Future<Output = Result<String, AccessError>>>(
         &self,
         caller: Option<&Caller>,
         account: &str,

@@ -12,9 +12,9 @@ use crate::s3::sigv4::{self, SigV4Error, SigV4Request, ALGORITHM};
 use crate::secret::SecretString;
 
 /// An access key pair for a backend, from the worker secret the catalogue names.
-pub struct BackendCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
+pub(crate) struct BackendCredentials {
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: SecretString,
 }
 
 impl std::fmt::Debug for BackendCredentials {
@@ -29,7 +29,7 @@ impl std::fmt::Debug for BackendCredentials {
 impl BackendCredentials {
     /// `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (surrounding whitespace ignored). `None` when either
     /// half is empty or the access key id holds anything but `A-Za-z0-9`.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         let (id, secret) = value.trim().split_once(':')?;
         let id_ok = !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric());
         if !id_ok || secret.is_empty() {
@@ -44,7 +44,7 @@ impl BackendCredentials {
 
 /// The `host` value a client derives from `uri`: the authority without a default port
 /// (what `fetch` sends, so what the backend checks).
-pub fn host_of(uri: &http::Uri) -> Option<String> {
+pub(crate) fn host_of(uri: &http::Uri) -> Option<String> {
     let host = uri.host()?;
     let default = match uri.scheme_str() {
         Some("https") => 443,
@@ -62,8 +62,8 @@ const AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sh
 /// Signs `req` for `region`'s `s3` at `now_secs`: sets `host`, `x-amz-date`,
 /// `x-amz-content-sha256` (the hash of the body) and `Authorization`, signing those three
 /// plus any `range` header. The URI must be absolute and its path and query already in
-/// their canonical, once-encoded form (as [`crate::s3::remote`] builds them).
-pub fn sign(
+/// their canonical, once-encoded form (as [`crate::backend::remote`] builds them).
+pub(crate) fn sign(
     req: &mut Request<Vec<u8>>,
     credentials: &BackendCredentials,
     region: &str,

@@ -15,35 +15,38 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::identity::{Audience, Issuer, Subject};
 use crate::platform::Random;
 use crate::policy::SessionPolicy;
-use crate::secret::SecretBytes;
+use crate::secret::{SecretBytes, SecretString};
 
-pub const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 const KEY_ID_LEN: usize = 4;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN;
 /// Longest token accepted for opening (the largest sealable claims fit well inside).
-pub const MAX_TOKEN_CHARS: usize = 8192;
+const MAX_TOKEN_CHARS: usize = 8192;
 
-/// What a session token carries.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionClaims {
-    pub sub: String,
-    pub iss: String,
-    pub aud: String,
-    pub role: String,
+/// What a session token carries. The JSON names and forms are the wire format of every token
+/// already issued; the checked types are checked again when a token is opened.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SessionClaims {
+    pub(crate) sub: Subject,
+    pub(crate) iss: Issuer,
+    pub(crate) aud: Audience,
+    pub(crate) role: String,
     /// The access key id the credentials were issued with.
-    pub akid: String,
+    pub(crate) akid: String,
     /// The secret access key, needed to verify the holder's SigV4 signatures.
-    pub secret: String,
+    #[serde(with = "sealed_secret")]
+    pub(crate) secret: SecretString,
     /// Expiry, seconds since the epoch.
-    pub exp: u64,
+    pub(crate) exp: u64,
     /// The inline session policy given to the STS, if any, in its normalised form (see
     /// `policy::SessionPolicy`; tokens sealed before that hold the document's text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<SessionPolicy>,
+    pub(crate) scope: Option<SessionPolicy>,
 }
 
 impl std::fmt::Debug for SessionClaims {
@@ -59,14 +62,55 @@ impl std::fmt::Debug for SessionClaims {
     }
 }
 
-impl Drop for SessionClaims {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.secret);
+impl SessionClaims {
+    /// The caller the session was issued to.
+    pub(crate) fn caller(&self) -> crate::identity::Caller {
+        crate::identity::Caller::new(self.iss.clone(), self.sub.clone())
+    }
+}
+
+/// Tests compare whole claims; the secret in constant time, like any secret.
+#[cfg(test)]
+impl PartialEq for SessionClaims {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.sub,
+            &self.iss,
+            &self.aud,
+            &self.role,
+            &self.akid,
+            self.exp,
+            &self.scope,
+        ) == (
+            &other.sub,
+            &other.iss,
+            &other.aud,
+            &other.role,
+            &other.akid,
+            other.exp,
+            &other.scope,
+        ) && crate::secret::SecretBytes::new(self.secret.expose_secret().as_bytes().to_vec())
+            .ct_eq(other.secret.expose_secret().as_bytes())
+    }
+}
+
+/// The secret access key inside the sealed (encrypted) claims: the one place it is written out.
+mod sealed_secret {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::secret::SecretString;
+
+    pub(super) fn serialize<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(secret.expose_secret())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+        String::deserialize(deserializer).map(SecretString::new)
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     #[error("session token is malformed")]
     Malformed,
     #[error("session token version is not supported")]
@@ -80,7 +124,7 @@ pub enum OpenError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     #[error("must be base64 of exactly 32 bytes")]
     BadKey,
 }
@@ -114,7 +158,7 @@ impl SealKey {
 }
 
 /// The current sealing key and, during a rotation, the previous one.
-pub struct SessionKeys {
+pub(crate) struct SessionKeys {
     current: SealKey,
     previous: Option<SealKey>,
 }
@@ -127,14 +171,14 @@ impl std::fmt::Debug for SessionKeys {
 
 /// Which key a token was opened with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenedWith {
+pub(crate) enum OpenedWith {
     Current,
     Previous,
 }
 
 impl SessionKeys {
     /// `current` and `previous` are base64 of 32 random bytes each. The error says which failed.
-    pub fn new(current: &str, previous: Option<&str>) -> Result<Self, (&'static str, KeyError)> {
+    pub(crate) fn new(current: &str, previous: Option<&str>) -> Result<Self, (&'static str, KeyError)> {
         let current = SealKey::parse(current).map_err(|e| ("SESSION_TOKEN_KEY", e))?;
         let previous = previous
             .map(SealKey::parse)
@@ -144,13 +188,18 @@ impl SessionKeys {
     }
 
     /// Seals `claims` with the current key and a fresh random nonce.
-    pub fn seal(&self, claims: &SessionClaims, random: &dyn Random) -> String {
+    pub(crate) fn seal(&self, claims: &SessionClaims, random: &dyn Random) -> String {
+        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(claims).unwrap_or_default());
+        self.seal_bytes(&plaintext, random)
+    }
+
+    /// Seals `plaintext` (the claims' JSON) with the current key and a fresh random nonce.
+    fn seal_bytes(&self, plaintext: &[u8], random: &dyn Random) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         random.fill(&mut nonce);
         let mut header = [0u8; HEADER_LEN];
         header[0] = VERSION;
         header[1..].copy_from_slice(&self.current.id);
-        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(claims).unwrap_or_default());
         // Encryption fails only for inputs over 64 GiB.
         let sealed = self
             .current
@@ -158,7 +207,7 @@ impl SessionKeys {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: &plaintext,
+                    msg: plaintext,
                     aad: &header,
                 },
             )
@@ -171,7 +220,7 @@ impl SessionKeys {
     }
 
     /// Opens a token: version, key, tag, then expiry against `now` (seconds).
-    pub fn open(&self, token: &str, now: u64) -> Result<(SessionClaims, OpenedWith), OpenError> {
+    pub(crate) fn open(&self, token: &str, now: u64) -> Result<(SessionClaims, OpenedWith), OpenError> {
         if token.len() > MAX_TOKEN_CHARS {
             return Err(OpenError::Malformed);
         }
@@ -222,12 +271,12 @@ mod tests {
 
     fn claims() -> SessionClaims {
         SessionClaims {
-            sub: "alice".into(),
-            iss: "https://idp.example".into(),
-            aud: "client-1".into(),
+            sub: Subject::parse("alice").unwrap(),
+            iss: Issuer::parse_trusted("https://idp.example").unwrap(),
+            aud: Audience::parse("client-1").unwrap(),
             role: "_default".into(),
             akid: "ASIAAAAAAAAAAAAAAAAA".into(),
-            secret: "MARKER-SECRET-ACCESS-KEY-0000000000000000".into(),
+            secret: SecretString::new("MARKER-SECRET-ACCESS-KEY-0000000000000000".into()),
             exp: 2_000,
             scope: None,
         }
@@ -317,6 +366,21 @@ mod tests {
             SessionKeys::new(K1, Some("nope")).unwrap_err().0,
             "SESSION_TOKEN_KEY_PREVIOUS"
         );
+    }
+
+    #[test]
+    fn a_token_naming_no_usable_issuer_or_subject_does_not_open() {
+        let k = keys(K1, None);
+        let plaintext = serde_json::to_string(&claims()).unwrap();
+        for (from, to) in [
+            ("\"https://idp.example\"", "\"http://idp.example\""),
+            ("\"alice\"", "\"\""),
+            ("\"client-1\"", "\"\""),
+        ] {
+            let tampered = plaintext.replace(from, to);
+            let token = k.seal_bytes(tampered.as_bytes(), &CountingRandom::default());
+            assert_eq!(k.open(&token, 1_000).unwrap_err(), OpenError::Malformed, "{to}");
+        }
     }
 
     #[test]

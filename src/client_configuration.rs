@@ -8,16 +8,19 @@
 //!  "s3_endpoint": "https://data.example", "region": "us-east-1"}
 //! ```
 //!
-//! Both halves live here, sans-IO: the worker writes it ([`ClientConfiguration::to_json`]),
-//! the client fetches ([`configuration_request`]) and reads it strictly
-//! ([`configuration_response`]); every field is a checked type.
+//! Both halves live here, sans-IO: the worker answers the route (`answer`, from the
+//! operator's `CLI_*` settings, `CliClient`, and the origin the request reached), the client
+//! fetches ([`configuration_request`]) and reads it strictly ([`configuration_response`]);
+//! every field is a checked type.
 
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde::Deserialize;
 
+use crate::config::ConfigError;
 use crate::identity::{Issuer, UrlError};
 use crate::oauth::client::{ClientId, Scopes};
 use crate::oauth::metadata::Endpoint;
+use crate::web::{self, Body};
 
 /// Where the worker publishes the document (RFC 8615: a name of this application's own).
 pub const WELL_KNOWN_PATH: &str = "/.well-known/oidc-sts-proxy-client";
@@ -95,6 +98,78 @@ impl ClientConfiguration {
         })
         .to_string()
     }
+}
+
+/// What the operator set for the command-line client.
+#[derive(Debug, Clone)]
+pub(crate) struct CliClient {
+    /// `CLI_ISSUER`: one of `AUTH_ISSUER`. Default: the only trusted issuer (several
+    /// trusted and none named is a configuration error).
+    pub(crate) issuer: Issuer,
+    /// `CLI_CLIENT_ID`: the public client registered at that issuer for native clients, an
+    /// audience `AUTH_AUDIENCE` accepts from it. No default: unset, the document is 404.
+    pub(crate) client_id: ClientId,
+    /// `CLI_SCOPES`: must hold `openid`. Default: `openid offline_access`.
+    pub(crate) scopes: Scopes,
+    /// `CLI_PKCE`: whether the IdP expects PKCE; off only for one that refuses it. Default: on.
+    pub(crate) pkce: bool,
+}
+
+impl CliClient {
+    /// The document for the deployment reached at `origin` (`https://host`).
+    fn document(&self, origin: &str) -> Option<ClientConfiguration> {
+        Some(ClientConfiguration {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            scopes: self.scopes.clone(),
+            pkce: self.pkce,
+            sts_endpoint: Endpoint::parse(&format!("{origin}{}", crate::sts::STS_PATH)).ok()?,
+            s3_endpoint: Endpoint::parse(origin).ok()?,
+            region: Region::parse(DEFAULT_REGION)?,
+        })
+    }
+}
+
+/// The deployment's origin as the client reached it: the `Host` it sent (the worker runs
+/// only for its own routes' hosts), with https, or http for a loopback host (`wrangler
+/// dev`). The endpoints in the document are then exactly the URLs the client already uses,
+/// as path-style S3 requires behind a custom domain.
+fn request_origin(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let authority: http::uri::Authority = host.parse().ok()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let scheme = if crate::identity::is_loopback_host(authority.host()) {
+        "http"
+    } else {
+        "https"
+    };
+    Some(format!("{scheme}://{}", authority.as_str()))
+}
+
+/// `GET /.well-known/oidc-sts-proxy-client`: the document, `404` while `CLI_CLIENT_ID` is
+/// unset, `500` naming the setting when it is misconfigured, `400` without a usable `Host`.
+pub(crate) fn answer(cli: &Result<Option<CliClient>, ConfigError>, req: &Request<Vec<u8>>) -> Response<Body> {
+    let cli = match cli {
+        Ok(Some(c)) => c,
+        Ok(None) => return web::json_error(StatusCode::NOT_FOUND, "not_found", "no such route"),
+        Err(e) => {
+            return web::json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                &format!("the command-line client's configuration is misconfigured: {e}"),
+            )
+        }
+    };
+    let Some(document) = request_origin(req.headers()).and_then(|origin| cli.document(&origin)) else {
+        return web::json_error(StatusCode::BAD_REQUEST, "invalid_request", "no usable Host header");
+    };
+    let mut res = web::json(StatusCode::OK, document.to_json().into_bytes());
+    // Per host (a shared cache keys on the URL, host included); settings change with deploys.
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res
 }
 
 /// `GET {base}/.well-known/oidc-sts-proxy-client` for a deployment URL (an origin, https or
@@ -263,6 +338,73 @@ pub(crate) mod tests {
             configuration_response(&ok(&twice)),
             Err(ConfigurationError::Malformed { .. })
         ));
+    }
+
+    fn cli_client() -> CliClient {
+        CliClient {
+            issuer: Issuer::parse_trusted("https://idp.example/realms/r1").unwrap(),
+            client_id: ClientId::parse("osp").unwrap(),
+            scopes: Scopes::parse(DEFAULT_SCOPES).unwrap(),
+            pkce: true,
+        }
+    }
+
+    fn get(host: Option<&str>) -> Request<Vec<u8>> {
+        let mut b = Request::builder().uri(WELL_KNOWN_PATH);
+        if let Some(h) = host {
+            b = b.header(header::HOST, h);
+        }
+        b.body(Vec::new()).unwrap()
+    }
+
+    fn body(res: Response<Body>) -> Response<Vec<u8>> {
+        let (parts, body) = res.into_parts();
+        Response::from_parts(parts, body.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn the_route_answers_the_document_for_the_host_the_client_reached() {
+        for (host, origin) in [
+            ("data.example.com", "https://data.example.com"),
+            ("data.example.com:8443", "https://data.example.com:8443"),
+            ("127.0.0.1:8787", "http://127.0.0.1:8787"),
+            ("localhost:8787", "http://localhost:8787"),
+        ] {
+            let res = body(answer(&Ok(Some(cli_client())), &get(Some(host))));
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+            let doc = configuration_response(&res).unwrap();
+            assert_eq!(doc.s3_endpoint.as_str(), origin);
+            assert_eq!(doc.sts_endpoint.as_str(), format!("{origin}/.sts"));
+            assert_eq!(doc.issuer.as_str(), "https://idp.example/realms/r1");
+            assert_eq!(
+                (doc.client_id.as_str(), doc.scopes.as_str(), doc.pkce),
+                ("osp", DEFAULT_SCOPES, true)
+            );
+            assert_eq!(doc.region.as_str(), "us-east-1");
+        }
+    }
+
+    #[test]
+    fn unset_is_404_misconfigured_is_500_naming_the_setting_and_a_bad_host_is_400() {
+        assert_eq!(
+            answer(&Ok(None), &get(Some("d.example"))).status(),
+            StatusCode::NOT_FOUND
+        );
+        let err = ConfigError::Missing {
+            setting: "CLI_ISSUER",
+            because: "CLI_CLIENT_ID",
+        };
+        let res = body(answer(&Err(err), &get(Some("d.example"))));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(String::from_utf8_lossy(res.body()).contains("CLI_ISSUER"));
+        for host in [None, Some("user@d.example"), Some("d.example/x"), Some("")] {
+            assert_eq!(
+                answer(&Ok(Some(cli_client())), &get(host)).status(),
+                StatusCode::BAD_REQUEST,
+                "{host:?}"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 use crate::access::catalogue::{Catalogue, CatalogueError};
 use crate::access::upstream::UpstreamConfig;
+use crate::client_configuration::{CliClient, DEFAULT_SCOPES};
 use crate::identity::{Audience, Issuer, UrlError};
+use crate::oauth::client::{ClientId, Scopes};
 use crate::oidc::keys::{KeyError, Kid, ProviderKey};
 use crate::secret::{DerivedKeys, SecretString};
 use crate::session::seal::SessionKeys;
@@ -70,6 +72,9 @@ pub(crate) struct Config {
     /// `UPSTREAM_API_URL` (+ `UPSTREAM_API_AUDIENCE` and the provider's key): ask the upstream
     /// API instead of `CATALOGUE`. Default: none (the embedded catalogue answers).
     pub(crate) upstream: Result<Option<UpstreamConfig>, ConfigError>,
+    /// `CLI_CLIENT_ID`, `CLI_ISSUER`, `CLI_SCOPES`, `CLI_PKCE`: the command-line client's
+    /// configuration document. `Ok(None)`: `CLI_CLIENT_ID` unset, the document is 404.
+    pub(crate) cli: Result<Option<CliClient>, ConfigError>,
     /// MAC keys for what the worker hands out or shares (listing tokens, shared-cache
     /// entries), derived from `SESSION_TOKEN_KEY`, else `OIDC_PROVIDER_KEY`. None: the
     /// deployment holds neither secret.
@@ -102,6 +107,7 @@ impl Config {
                 .map_err(|reason| ConfigError::Catalogue { reason }),
         };
         let upstream = upstream_config(settings, &provider);
+        let cli = cli_client(settings, &sts);
         let derived_keys = settings
             .secret("SESSION_TOKEN_KEY")
             .or_else(|| settings.secret("OIDC_PROVIDER_KEY"))
@@ -112,6 +118,7 @@ impl Config {
             session_keys,
             catalogue,
             upstream,
+            cli,
             derived_keys,
             #[cfg(any(test, feature = "insecure-test-routes"))]
             insecure_test_routes,
@@ -125,6 +132,7 @@ impl Config {
         errors.extend(self.session_keys.as_ref().err());
         errors.extend(self.catalogue.as_ref().err());
         errors.extend(self.upstream.as_ref().err());
+        errors.extend(self.cli.as_ref().err());
         errors
     }
 }
@@ -243,6 +251,67 @@ fn upstream_config(
             setting: "UPSTREAM_API_URL",
             reason,
         })
+}
+
+/// The command-line client's settings: a public client of one issuer `/.sts` trusts, which
+/// `/.sts` accepts as an audience from that issuer (else the CLI's ID tokens would be refused).
+fn cli_client(
+    s: &dyn Settings,
+    sts: &Result<Option<StsConfig>, ConfigError>,
+) -> Result<Option<CliClient>, ConfigError> {
+    let Some(client_id) = s.var("CLI_CLIENT_ID") else {
+        return Ok(None);
+    };
+    let invalid = |setting, reason| ConfigError::Invalid { setting, reason };
+    let client_id = ClientId::parse(client_id.trim())
+        .map_err(|_| invalid("CLI_CLIENT_ID", "must be 1 to 256 printable characters"))?;
+    let Ok(Some(sts)) = sts else {
+        return Err(ConfigError::Missing {
+            setting: "AUTH_AUDIENCE",
+            because: "CLI_CLIENT_ID",
+        });
+    };
+    let trusted = match s.var("CLI_ISSUER") {
+        Some(named) => sts
+            .trust
+            .issuers
+            .iter()
+            .find(|t| t.issuer.as_str() == named.trim())
+            .ok_or(invalid("CLI_ISSUER", "must be one of the issuers in AUTH_ISSUER"))?,
+        None => match sts.trust.issuers.as_slice() {
+            [only] => only,
+            _ => {
+                return Err(invalid(
+                    "CLI_ISSUER",
+                    "must name the command-line client's issuer when AUTH_ISSUER trusts several",
+                ))
+            }
+        },
+    };
+    if !trusted.audiences.iter().any(|a| a.as_str() == client_id.as_str()) {
+        return Err(invalid(
+            "CLI_CLIENT_ID",
+            "must be an audience that AUTH_AUDIENCE accepts from the command-line client's issuer",
+        ));
+    }
+    let scopes = Scopes::parse(s.var("CLI_SCOPES").as_deref().map_or(DEFAULT_SCOPES, str::trim))
+        .ok()
+        .filter(|sc| sc.contains("openid"))
+        .ok_or(invalid(
+            "CLI_SCOPES",
+            "must be space-separated scopes that include openid",
+        ))?;
+    let pkce = match s.var("CLI_PKCE").as_deref().map(str::trim) {
+        None | Some("1" | "true" | "on") => true,
+        Some("0" | "false" | "off") => false,
+        Some(_) => return Err(invalid("CLI_PKCE", "must be 1, true, on, 0, false or off")),
+    };
+    Ok(Some(CliClient {
+        issuer: trusted.issuer.clone(),
+        client_id,
+        scopes,
+        pkce,
+    }))
 }
 
 fn session_keys(s: &dyn Settings) -> Result<Option<SessionKeys>, ConfigError> {
@@ -427,6 +496,91 @@ pub(crate) mod tests {
         assert!(sts.trust.issuers.iter().all(|i| i.audiences.len() == 2));
         assert_eq!(sts.max_duration_secs, 3600);
         assert!(c.session_keys.unwrap().is_some());
+    }
+
+    #[test]
+    fn the_cli_client_is_off_until_its_client_id_is_set() {
+        let c = Config::from_settings(&sts_settings());
+        assert!(matches!(c.cli, Ok(None)));
+    }
+
+    #[test]
+    fn the_cli_client_names_one_trusted_issuer_and_an_accepted_audience() {
+        let one = sts_settings()
+            .with("AUTH_ISSUER", "https://idp.example")
+            .with("CLI_CLIENT_ID", "client-b");
+        let cli = Config::from_settings(&one).cli.unwrap().unwrap();
+        assert_eq!(
+            (
+                cli.issuer.as_str(),
+                cli.client_id.as_str(),
+                cli.scopes.as_str(),
+                cli.pkce
+            ),
+            ("https://idp.example", "client-b", "openid offline_access", true)
+        );
+        let named = sts_settings()
+            .with("CLI_CLIENT_ID", "client-a")
+            .with("CLI_ISSUER", "http://127.0.0.1:9999")
+            .with("CLI_SCOPES", "openid offline_access email")
+            .with("CLI_PKCE", "false");
+        let cli = Config::from_settings(&named).cli.unwrap().unwrap();
+        assert_eq!(cli.issuer.as_str(), "http://127.0.0.1:9999");
+        assert!(!cli.pkce && cli.scopes.contains("email"));
+    }
+
+    #[test]
+    fn cli_client_mistakes_name_the_setting() {
+        let base = sts_settings().with("CLI_CLIENT_ID", "client-a");
+        let cases = [
+            (
+                base.clone(),
+                "CLI_ISSUER: must name the command-line client's issuer when AUTH_ISSUER trusts several",
+            ),
+            (
+                base.clone().with("CLI_ISSUER", "https://other.example"),
+                "CLI_ISSUER: must be one of the issuers in AUTH_ISSUER",
+            ),
+            (
+                base.clone()
+                    .with("CLI_ISSUER", "https://idp.example")
+                    .with("CLI_CLIENT_ID", "not-accepted"),
+                "CLI_CLIENT_ID: must be an audience that AUTH_AUDIENCE accepts from the command-line client's issuer",
+            ),
+            (
+                base.clone()
+                    .with("CLI_ISSUER", "https://idp.example")
+                    .with("CLI_SCOPES", "offline_access"),
+                "CLI_SCOPES: must be space-separated scopes that include openid",
+            ),
+            (
+                base.clone()
+                    .with("CLI_ISSUER", "https://idp.example")
+                    .with("CLI_PKCE", "maybe"),
+                "CLI_PKCE: must be 1, true, on, 0, false or off",
+            ),
+            (
+                MapSettings::default().with("CLI_CLIENT_ID", "osp"),
+                "AUTH_AUDIENCE is required when CLI_CLIENT_ID is set",
+            ),
+        ];
+        for (settings, want) in cases {
+            let c = Config::from_settings(&settings);
+            assert_eq!(c.cli.as_ref().unwrap_err().to_string(), want);
+            assert!(
+                c.errors().iter().any(|e| e.to_string() == want),
+                "logged once with the rest"
+            );
+        }
+        // Per-issuer audiences: the client id must be one of that issuer's.
+        let per_issuer = r#"{"https://idp.example": ["web"], "http://127.0.0.1:9999": ["cli"]}"#;
+        let s = sts_settings()
+            .with("AUTH_AUDIENCE", per_issuer)
+            .with("CLI_CLIENT_ID", "cli")
+            .with("CLI_ISSUER", "https://idp.example");
+        assert!(Config::from_settings(&s).cli.is_err());
+        let s = s.with("CLI_ISSUER", "http://127.0.0.1:9999");
+        assert!(Config::from_settings(&s).cli.unwrap().is_some());
     }
 
     #[test]

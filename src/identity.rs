@@ -19,7 +19,7 @@ pub enum UrlError {
 }
 
 /// Is `host` a loopback name, where plain http is acceptable for local use?
-fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host == "::1"

@@ -24,6 +24,8 @@ pub(crate) struct Features {
     pub(crate) upstream_jwt: FeatureState,
     pub(crate) sts: FeatureState,
     pub(crate) s3: S3State,
+    /// The command-line client's configuration document (`CLI_CLIENT_ID`).
+    pub(crate) cli_client: FeatureState,
 }
 
 /// The S3 read path: whether it serves, who decides (`upstream_api` or `catalogue`), and the

@@ -13,6 +13,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use crate::access::upstream::UpstreamClient;
 use crate::backend::store::ObjectStore;
+use crate::client_configuration::CliClient;
 use crate::config::{Config, ConfigError};
 use crate::info::{FeatureState, Features, S3State, ServiceInfo};
 use crate::oidc::discovery::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH};
@@ -32,6 +33,8 @@ use crate::web::{self, Body, READ_METHODS};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Route {
     Service,
+    /// The command-line client's configuration document.
+    ClientConfiguration,
     Discovery,
     Jwks,
     Authorize,
@@ -52,6 +55,7 @@ impl Route {
     pub(crate) fn of(path: &str) -> Self {
         match path {
             "/" => Route::Service,
+            crate::client_configuration::WELL_KNOWN_PATH => Route::ClientConfiguration,
             DISCOVERY_PATH => Route::Discovery,
             JWKS_PATH => Route::Jwks,
             AUTHORIZE_PATH => Route::Authorize,
@@ -99,6 +103,7 @@ enum ProviderState<'c, S> {
 /// The application: everything built once per isolate from the configuration.
 pub(crate) struct App<'c, S> {
     provider: ProviderState<'c, S>,
+    cli: &'c Result<Option<CliClient>, ConfigError>,
     sts: Sts<'c>,
     s3: S3Service<'c>,
     /// Present only when `INSECURE_TEST_ROUTES` is honoured.
@@ -147,6 +152,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         };
         Self {
             provider,
+            cli: &config.cli,
             sts: Sts::new(sts_state),
             s3,
             #[cfg(any(test, feature = "insecure-test-routes"))]
@@ -200,11 +206,17 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         } else {
             FeatureState::Disabled
         };
+        let cli_client = match self.cli {
+            Ok(None) => FeatureState::Disabled,
+            Ok(Some(_)) => FeatureState::Enabled,
+            Err(_) => FeatureState::Misconfigured,
+        };
         ServiceInfo::new(Features {
             oidc_provider,
             upstream_jwt,
             sts,
             s3: self.s3_state(),
+            cli_client,
         })
     }
 
@@ -262,6 +274,7 @@ impl<'c, S: Signer + 'static> App<'c, S> {
         }
         match route {
             Route::Service => return web::json(StatusCode::OK, self.service_info().to_json()),
+            Route::ClientConfiguration => return crate::client_configuration::answer(self.cli, req),
             #[cfg(any(test, feature = "insecure-test-routes"))]
             Route::TestCredentials => {
                 return testing::credentials(req, self.s3.session_keys, self.sts.first_issuer(), io.clock, io.random);
@@ -396,6 +409,52 @@ mod tests {
             request(Method::GET, "/", &[]),
         ));
         assert_eq!(info["features"]["s3"]["state"], "disabled");
+    }
+
+    #[test]
+    fn the_cli_client_document_is_served_with_get_and_head_and_named_among_the_features() {
+        let off = Config::from_settings(&crate::config::tests::sts_settings());
+        let host = [("host", "data.example.com")];
+        let path = crate::client_configuration::WELL_KNOWN_PATH;
+        assert_eq!(
+            call(&off, request(Method::GET, path, &host)).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            body_json(&call(&off, request(Method::GET, "/", &[])))["features"]["cli_client"],
+            "disabled"
+        );
+
+        let settings = crate::config::tests::sts_settings()
+            .with("CLI_CLIENT_ID", "client-a")
+            .with("CLI_ISSUER", "https://idp.example");
+        let on = Config::from_settings(&settings);
+        let res = call(&on, request(Method::GET, path, &host));
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        let doc = body_json(&res);
+        assert_eq!(doc["sts_endpoint"], "https://data.example.com/.sts");
+        assert_eq!(doc["client_id"], "client-a");
+        let head = call(&on, request(Method::HEAD, path, &host));
+        assert_eq!((head.status(), head.body().as_bytes().len()), (StatusCode::OK, 0));
+        let post = call(&on, request(Method::POST, path, &host));
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            body_json(&call(&on, request(Method::GET, "/", &[])))["features"]["cli_client"],
+            "enabled"
+        );
+
+        let broken = Config::from_settings(&settings.with("CLI_ISSUER", "https://unknown.example"));
+        let res = call(&broken, request(Method::GET, path, &host));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body_json(&res)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("CLI_ISSUER"));
+        assert_eq!(
+            body_json(&call(&broken, request(Method::GET, "/", &[])))["features"]["cli_client"],
+            "misconfigured"
+        );
     }
 
     /// The `ETag` of the JWKS `config` publishes.

@@ -124,6 +124,21 @@ pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     with_body(status, "application/json", body)
 }
 
+/// A back-channel request: `POST uri` with an `application/x-www-form-urlencoded` body,
+/// asking for `accept` (the OAuth endpoints' JSON, the STS's XML).
+pub(crate) fn form_post(uri: http::Uri, body: Vec<u8>, accept: &'static str) -> http::Request<Vec<u8>> {
+    let mut req = http::Request::new(body);
+    *req.method_mut() = http::Method::POST;
+    *req.uri_mut() = uri;
+    let h = req.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    h.insert(header::ACCEPT, HeaderValue::from_static(accept));
+    req
+}
+
 /// An OAuth-style JSON error (RFC 6749 §5.2 shape): `{"error", "error_description"}`.
 pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": error, "error_description": description });

@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use http::{header, HeaderValue, Method, Request};
+use http::{header, HeaderValue, Request};
 
 use crate::identity::UrlError;
 use crate::oauth::metadata::Endpoint;
@@ -114,18 +114,10 @@ impl Client {
             ClientAuth::ClientSecretBasic(_) => {}
         }
         form.extend_pairs(params);
-        let mut req = Request::new(form.finish().into_bytes());
-        *req.method_mut() = Method::POST;
-        *req.uri_mut() = endpoint.uri().clone();
-        let h = req.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut req = crate::web::form_post(endpoint.uri().clone(), form.finish().into_bytes(), "application/json");
         if let ClientAuth::ClientSecretBasic(secret) = &self.auth {
             if let Some(value) = basic_authorization(&self.id, secret) {
-                h.insert(header::AUTHORIZATION, value);
+                req.headers_mut().insert(header::AUTHORIZATION, value);
             }
         }
         req
@@ -211,7 +203,7 @@ mod tests {
     fn a_public_client_names_itself_in_the_body_and_sends_no_authorization() {
         let client = Client::public(ClientId::parse("cli app").unwrap());
         let req = client.form_post(&endpoint("https://idp.example/token?tenant=t1"), &[("grant_type", "x")]);
-        assert_eq!(req.method(), Method::POST);
+        assert_eq!(req.method(), http::Method::POST);
         assert_eq!(req.uri().to_string(), "https://idp.example/token?tenant=t1");
         assert_eq!(req.headers()["content-type"], "application/x-www-form-urlencoded");
         assert_eq!(req.headers()["accept"], "application/json");

@@ -6,7 +6,7 @@
 //! document [`super::response`] writes (and AWS writes), one element of each, no
 //! `<!DOCTYPE>` (roxmltree refuses one), credentials that look like credentials.
 
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 
 use crate::secret::SecretString;
 use crate::sts::request::{ACTION, DEFAULT_ROLE_ARN, VERSION};
@@ -103,16 +103,7 @@ pub fn exchange_request(
     }
     form.append_pair("WebIdentityToken", id_token);
     let body = zeroize::Zeroizing::new(form.finish());
-    let mut req = Request::new(body.as_bytes().to_vec());
-    *req.method_mut() = Method::POST;
-    *req.uri_mut() = endpoint.clone();
-    let h = req.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    h.insert(header::ACCEPT, HeaderValue::from_static("text/xml"));
-    req
+    crate::web::form_post(endpoint.clone(), body.as_bytes().to_vec(), "text/xml")
 }
 
 /// Reads the STS's answer: credentials on 200, the AWS error otherwise.
@@ -271,7 +262,7 @@ mod tests {
     fn the_request_is_a_form_post_with_the_token_in_the_body() {
         let uri: http::Uri = "https://data.example/.sts".parse().unwrap();
         let req = exchange_request(&uri, "a.b.c", "alice@example.org", Some(900));
-        assert_eq!(req.method(), Method::POST);
+        assert_eq!(req.method(), http::Method::POST);
         assert_eq!(req.uri(), &uri);
         assert_eq!(req.headers()["content-type"], "application/x-www-form-urlencoded");
         let form: Vec<(String, String)> = form_urlencoded::parse(req.body()).into_owned().collect();

@@ -14,7 +14,7 @@ use crate::settings::TokenStoreChoice;
     long_about = "Sign in at your identity provider (authorization code with PKCE in the browser, or a device code) \
 and serve temporary S3 credentials from an oidc-sts-proxy deployment to the AWS CLI, boto3, rclone, GDAL, DuckDB \
 and every other AWS tool, refreshing them without asking again.\n\n\
-  osp login https://data.example.com\n  osp configure-aws\n  aws s3 ls s3://demo/\n\n\
+Example:\n$ osp login https://data.example.com\n$ osp configure-aws\n$ aws s3 ls s3://demo/\n\n\
 Tokens are kept in the OS keyring when one is available, else in a file only you can read.",
     after_help = "Exit status: 0 success, 1 failure, 2 usage error, 3 a new `osp login` is needed."
 )]

@@ -70,9 +70,19 @@ pub fn sigv4_auth(data: &[u8]) {
     let _ = sigv4::canonical_uri(query);
 }
 
+/// The most bytes of an input the `percent` target reads.
+const PERCENT_INPUT: usize = 256;
+
 /// The strict percent-decoder and AWS's UriEncode: decode(encode(x)) = x, and whatever
 /// decodes re-encodes to something that decodes the same.
+///
+/// Only the first [`PERCENT_INPUT`] bytes are read. Every byte string is a valid input here,
+/// so libFuzzer grows inputs to its 4,096-byte limit, and both coders are linear: a 4 KiB run
+/// takes about 22 µs natively but about 1 ms instrumented (libFuzzer's hook on every byte
+/// comparison), which made this target the slowest. The coders work an escape (three bytes)
+/// at a time, so the rest of a long input adds no behaviour.
 pub fn percent(data: &[u8]) {
+    let data = data.get(..PERCENT_INPUT).unwrap_or(data);
     assert_eq!(sigv4::percent_decode(&sigv4::uri_encode(data)).as_deref(), Some(data));
     if let Some(s) = text(data) {
         if let Some(bytes) = sigv4::percent_decode(s) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make fuzz`: runs every cargo-fuzz target of fuzz/ (src/fuzz.rs) for FUZZ_SECONDS each
+# `make fuzz`: runs every cargo-fuzz target of fuzz/ (src/fuzz/) for FUZZ_SECONDS each
 # (default 180), or only FUZZ_TARGETS="jws percent", and prints runs and runs/s per target.
 # Needs the nightly toolchain; installs cargo-fuzz once. New inputs go to fuzz/work/<target>
 # (git-ignored), crashes to fuzz/artifacts/<target>/: copy a crash into

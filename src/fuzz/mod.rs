@@ -5,12 +5,19 @@
 //! `fuzz/regressions/<target>/`, inputs that once crashed) on stable Rust, so `make test`
 //! keeps a fixed crash fixed. A target panics only when a property fails; "no panic" is the
 //! least each one checks. Built only for tests and with the `fuzzing` feature.
+//!
+//! The small targets are below; those with an oracle of their own (an independent signer or
+//! evaluator, a fake backend or identity provider) have a module each.
+
+mod sigv4_canonical;
 
 use http::{HeaderMap, HeaderValue, Method, Request};
 
 use crate::policy::{Action, Request as PolicyRequest, SessionPolicy};
 use crate::s3::{object, route, sigv4};
 use crate::sts::seal::SessionKeys;
+
+pub use sigv4_canonical::sigv4_canonical;
 
 /// A target: arbitrary bytes in, a panic only when a property fails.
 pub type Target = fn(&[u8]);
@@ -25,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("session_policy", session_policy),
     ("range_and_dates", range_and_dates),
     ("sealed_token", sealed_token),
+    ("sigv4_canonical", sigv4_canonical),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {

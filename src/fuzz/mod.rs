@@ -9,14 +9,17 @@
 //! The small targets are below; those with an oracle of their own (an independent signer or
 //! evaluator, a fake backend or identity provider) have a module each.
 
+mod jwt;
 mod sigv4_canonical;
 
 use http::{HeaderMap, HeaderValue, Method, Request};
 
+use crate::platform::Clock;
 use crate::policy::{Action, Request as PolicyRequest, SessionPolicy};
 use crate::s3::{object, route, sigv4};
 use crate::sts::seal::SessionKeys;
 
+pub use jwt::jwt;
 pub use sigv4_canonical::sigv4_canonical;
 
 /// A target: arbitrary bytes in, a panic only when a property fails.
@@ -33,10 +36,20 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("range_and_dates", range_and_dates),
     ("sealed_token", sealed_token),
     ("sigv4_canonical", sigv4_canonical),
+    ("jwt", jwt),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
+}
+
+/// A clock stopped at a Unix time (seconds).
+struct At(u64);
+
+impl Clock for At {
+    fn now_millis(&self) -> u64 {
+        self.0 * 1000
+    }
 }
 
 /// The compact JWS splitter and header parsing, up to (not including) the signature check.

@@ -56,7 +56,7 @@ struct IssOnly {
 }
 
 #[derive(Deserialize)]
-struct Claims {
+pub(crate) struct Claims {
     iss: Option<Value>,
     sub: Option<Value>,
     aud: Option<Value>,
@@ -138,7 +138,7 @@ pub async fn verify<H: HttpClient>(
     check_claims(claims, trusted, clock.now_secs())
 }
 
-fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<VerifiedIdentity, StsError> {
+pub(crate) fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<VerifiedIdentity, StsError> {
     let issuer = &trusted.issuer;
     // Step 2: iss, now from the verified payload.
     if c.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str()) {

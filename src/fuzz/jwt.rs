@@ -140,9 +140,7 @@ fn check_claims(payload: &[u8], policy: &TrustPolicy) -> Result<VerifiedIdentity
     let token = format!("{}.", signing_input(&json!({"alg": "RS256", "kid": KID}), payload));
     let jws = UnverifiedJws::parse(&token).map_err(|e| StsError::invalid_token(e.to_string()))?;
     let trusted = verify::claimed_issuer(&jws, policy)?;
-    let claims: verify::Claims =
-        serde_json::from_slice(payload).map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
-    verify::check_claims(claims, trusted, NOW)
+    verify::check_claims(verify::parse_claims(payload)?, trusted, NOW)
 }
 
 pub fn jwt(payload: &[u8]) {

@@ -9,16 +9,18 @@
 //! The small targets are below; those with an oracle of their own (an independent signer or
 //! evaluator, a fake backend or identity provider) have a module each.
 
+mod backend_listing;
 mod jwt;
 mod sigv4_canonical;
 
 use http::{HeaderMap, HeaderValue, Method, Request};
 
-use crate::platform::Clock;
+use crate::platform::{Clock, Random};
 use crate::policy::{Action, Request as PolicyRequest, SessionPolicy};
 use crate::s3::{object, route, sigv4};
 use crate::sts::seal::SessionKeys;
 
+pub use backend_listing::backend_listing;
 pub use jwt::jwt;
 pub use sigv4_canonical::sigv4_canonical;
 
@@ -37,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sealed_token", sealed_token),
     ("sigv4_canonical", sigv4_canonical),
     ("jwt", jwt),
+    ("backend_listing", backend_listing),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {
@@ -49,6 +52,15 @@ struct At(u64);
 impl Clock for At {
     fn now_millis(&self) -> u64 {
         self.0 * 1000
+    }
+}
+
+/// "Randomness" that is all zeros: the targets must not depend on it.
+struct Zeros;
+
+impl Random for Zeros {
+    fn fill(&self, buf: &mut [u8]) {
+        buf.fill(0);
     }
 }
 

@@ -10,6 +10,7 @@
 //! evaluator, a fake backend or identity provider) have a module each.
 
 mod backend_listing;
+mod catalogue;
 mod jwt;
 mod sigv4_canonical;
 
@@ -21,6 +22,7 @@ use crate::s3::{object, route, sigv4};
 use crate::sts::seal::SessionKeys;
 
 pub use backend_listing::backend_listing;
+pub use catalogue::catalogue;
 pub use jwt::jwt;
 pub use sigv4_canonical::sigv4_canonical;
 
@@ -40,6 +42,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sigv4_canonical", sigv4_canonical),
     ("jwt", jwt),
     ("backend_listing", backend_listing),
+    ("catalogue", catalogue),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {

@@ -13,6 +13,7 @@ mod backend_listing;
 mod catalogue;
 mod jwt;
 mod sigv4_canonical;
+mod upstream_answer;
 
 use http::{HeaderMap, HeaderValue, Method, Request};
 
@@ -25,6 +26,7 @@ pub use backend_listing::backend_listing;
 pub use catalogue::catalogue;
 pub use jwt::jwt;
 pub use sigv4_canonical::sigv4_canonical;
+pub use upstream_answer::upstream_answer;
 
 /// A target: arbitrary bytes in, a panic only when a property fails.
 pub type Target = fn(&[u8]);
@@ -43,6 +45,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("jwt", jwt),
     ("backend_listing", backend_listing),
     ("catalogue", catalogue),
+    ("upstream_answer", upstream_answer),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {

@@ -11,6 +11,7 @@
 
 mod backend_listing;
 mod catalogue;
+mod conditionals;
 mod jwt;
 mod sigv4_canonical;
 mod upstream_answer;
@@ -24,6 +25,7 @@ use crate::sts::seal::SessionKeys;
 
 pub use backend_listing::backend_listing;
 pub use catalogue::catalogue;
+pub use conditionals::conditionals;
 pub use jwt::jwt;
 pub use sigv4_canonical::sigv4_canonical;
 pub use upstream_answer::upstream_answer;
@@ -46,6 +48,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("backend_listing", backend_listing),
     ("catalogue", catalogue),
     ("upstream_answer", upstream_answer),
+    ("conditionals", conditionals),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {

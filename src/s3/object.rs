@@ -230,12 +230,13 @@ fn parse_etag(s: &str) -> Option<(bool, &str)> {
 /// `*` or a list of entity-tags, compared with `meta_etag` (strong or weak comparison).
 /// A malformed list matches nothing.
 fn etag_list_matches(value: &str, meta_etag: &str, strong: bool) -> bool {
-    let Some((meta_weak, meta_opaque)) = parse_etag(meta_etag.trim()) else {
-        return false;
-    };
+    // §13.1.1, §13.1.2: `*` matches any current representation, whatever its entity-tag.
     if value.trim() == "*" {
         return true;
     }
+    let Some((meta_weak, meta_opaque)) = parse_etag(meta_etag.trim()) else {
+        return false;
+    };
     let mut tags = Vec::new();
     for item in value
         .split(',')
@@ -553,6 +554,26 @@ mod tests {
             Conditional::PreconditionFailed.error().map(|e| e.code),
             Some(S3Code::PreconditionFailed)
         );
+    }
+
+    /// Each (header, value) alone, for an object with the entity-tag `etag`: the outcomes.
+    fn outcomes(etag: &str, cases: &[(&str, &str)]) -> Vec<Conditional> {
+        let meta = ObjectMeta {
+            etag: etag.into(),
+            ..meta()
+        };
+        cases
+            .iter()
+            .map(|&case| evaluate_conditionals(&headers(&[case]), &meta))
+            .collect()
+    }
+
+    #[test]
+    fn star_matches_an_object_whose_entity_tag_is_malformed() {
+        // A backend's `ETag: "abc` is kept as sent; the object still exists.
+        let cases = [("if-match", "*"), ("if-none-match", "*"), ("if-match", "\"abc\"")];
+        use Conditional::*;
+        assert_eq!(outcomes("\"abc", &cases), [Proceed, NotModified, PreconditionFailed]);
     }
 
     #[test]

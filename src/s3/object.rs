@@ -234,22 +234,32 @@ fn etag_list_matches(value: &str, meta_etag: &str, strong: bool) -> bool {
     if value.trim() == "*" {
         return true;
     }
-    let Some((meta_weak, meta_opaque)) = parse_etag(meta_etag.trim()) else {
+    let (Some((meta_weak, meta_opaque)), Some(tags)) = (parse_etag(meta_etag.trim()), parse_etag_list(value)) else {
         return false;
     };
-    let mut tags = Vec::new();
-    for item in value
-        .split(',')
-        .map(|s| s.trim_matches([' ', '\t']))
-        .filter(|s| !s.is_empty())
-    {
-        match parse_etag(item) {
-            Some(tag) => tags.push(tag),
-            None => return false,
-        }
-    }
     tags.into_iter()
         .any(|(weak, opaque)| opaque == meta_opaque && (!strong || (!weak && !meta_weak)))
+}
+
+/// `#entity-tag` (RFC 9110 §5.6.1, empty elements allowed); `None` when malformed. An
+/// opaque-tag may hold commas, so an element ends at the quote that closes it.
+fn parse_etag_list(value: &str) -> Option<Vec<(bool, &str)>> {
+    let mut tags = Vec::new();
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return Some(tags);
+        }
+        let open = rest.find('"')?;
+        let close = open + 1 + rest.get(open + 1..)?.find('"')?;
+        let (item, after) = rest.split_at_checked(close + 1)?;
+        tags.push(parse_etag(item)?);
+        rest = after.trim_start_matches([' ', '\t']);
+        if !(rest.is_empty() || rest.starts_with(',')) {
+            return None;
+        }
+    }
 }
 
 const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -566,6 +576,21 @@ mod tests {
             .iter()
             .map(|&case| evaluate_conditionals(&headers(&[case]), &meta))
             .collect()
+    }
+
+    #[test]
+    fn an_entity_tag_may_hold_commas() {
+        let cases = [
+            ("if-match", "\"a,b\""),
+            ("if-match", "\"x\", \"a,b\","),
+            ("if-match", "\"a\", \"b\""),
+            ("if-none-match", "W/\"a,b\""),
+            // Still a list of entity-tags: anything between them is malformed.
+            ("if-match", "\"a,b\" x"),
+        ];
+        use Conditional::*;
+        let expected = [Proceed, Proceed, PreconditionFailed, NotModified, PreconditionFailed];
+        assert_eq!(outcomes("\"a,b\"", &cases), expected);
     }
 
     #[test]

@@ -195,11 +195,15 @@ pub fn evaluate_conditionals(headers: &HeaderMap, meta: &ObjectMeta) -> Conditio
     Conditional::Proceed
 }
 
-/// All field lines of a list-valued header joined with `,` (RFC 9110 §5.3).
+/// All field lines of a list-valued header joined with `,` (RFC 9110 §5.3). A line that is
+/// not UTF-8 becomes a NUL, which no list holds; UTF-8 beyond ASCII is `obs-text`, which an
+/// opaque-tag may hold (§8.8.3).
 fn joined(headers: &HeaderMap, name: &header::HeaderName) -> Option<String> {
     let mut values = headers.get_all(name).iter().peekable();
     values.peek()?;
-    let parts: Vec<&str> = values.map(|v| v.to_str().unwrap_or("\u{0}")).collect();
+    let parts: Vec<&str> = values
+        .map(|v| std::str::from_utf8(v.as_bytes()).unwrap_or("\u{0}"))
+        .collect();
     Some(parts.join(","))
 }
 
@@ -591,6 +595,15 @@ mod tests {
         use Conditional::*;
         let expected = [Proceed, Proceed, PreconditionFailed, NotModified, PreconditionFailed];
         assert_eq!(outcomes("\"a,b\"", &cases), expected);
+    }
+
+    #[test]
+    fn a_list_with_tags_beyond_ascii_still_matches() {
+        let cases = [
+            ("if-match", "\"caf\u{e9}\", \"abc123\""),
+            ("if-none-match", "W/\"\u{fc}\", \"abc123\""),
+        ];
+        assert_eq!(outcomes(ETAG, &cases), [Conditional::Proceed, Conditional::NotModified]);
     }
 
     #[test]

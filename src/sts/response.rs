@@ -7,11 +7,14 @@ use crate::web::{self, Body};
 
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-/// Escapes text for XML character data and attribute values.
+/// Escapes text for XML character data and attribute values. A carriage return is written
+/// as a character reference, as S3 does: a parser turns a literal one into a line feed (XML
+/// 1.0 §2.11), which would change an object key.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            '\r' => out.push_str("&#13;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -119,6 +122,15 @@ mod tests {
         assert!(body.contains("<Message>bad &lt;token&gt; &amp; more</Message>"));
         assert!(body.contains("<RequestId>req-1</RequestId>"));
         assert_eq!(res.headers()["content-type"], "text/xml");
+    }
+
+    #[test]
+    fn carriage_returns_survive_an_xml_parser() {
+        let text = "a\rb\r\nc";
+        let doc = format!("<k>{}</k>", xml_escape(text));
+        assert_eq!(doc, "<k>a&#13;b&#13;\nc</k>");
+        let parsed = roxmltree::Document::parse(&doc).unwrap();
+        assert_eq!(parsed.root_element().text(), Some(text));
     }
 
     #[test]

@@ -91,33 +91,45 @@ pub fn catalogue(data: &[u8]) {
     match one {
         Ok(catalogue) => accepted(json, &catalogue),
         Err(CatalogueError::Overlap { first, second }) => {
-            let (a, b) = (backend_of(json, &first), backend_of(json, &second));
+            let (a, b) = (backends_of(json, &first), backends_of(json, &second));
+            let nest = |(sa, pa): &(Store, String), (sb, pb): &(Store, String)| {
+                sa == sb && (pa.starts_with(pb.as_str()) || pb.starts_with(pa.as_str()))
+            };
             assert!(
-                store(&a.0) == store(&b.0) && (a.1.starts_with(&b.1) || b.1.starts_with(&a.1)),
+                a.iter().any(|x| b.iter().any(|y| nest(x, y))),
                 "{first} and {second} were called nested: {a:?} {b:?}"
             );
         }
         Err(CatalogueError::BadPrefix { product, reason }) => {
             assert_eq!(reason, PrefixError::NoTrailingSlash);
-            let (backend, prefix) = backend_of(json, &product);
-            assert!(!prefix.is_empty() && !prefix.ends_with('/'), "{product}: {backend:?}");
+            let candidates = backends_of(json, &product);
+            assert!(
+                candidates.iter().any(|(_, p)| !p.is_empty() && !p.ends_with('/')),
+                "{product}: {candidates:?}"
+            );
         }
         Err(_) => {}
     }
 }
 
-/// A product's backend and prefix, from the JSON alone (for a catalogue refused as a whole).
-fn backend_of(json: &str, name: &str) -> (BackendSpec, String) {
-    let (account, product) = name
-        .split_once('/')
-        .unwrap_or_else(|| panic!("{name} is not account/product"));
+/// The store and prefix of every product the JSON names `name` (`account/product`, where
+/// either may hold a `/` of its own), for a catalogue refused as a whole.
+fn backends_of(json: &str, name: &str) -> Vec<(Store, String)> {
     let doc: Value = serde_json::from_str(json).unwrap_or_default();
-    let spec = doc["accounts"][account]["products"][product]["backend"].clone();
-    let Ok(backend) = serde_json::from_value::<BackendSpec>(spec) else {
-        panic!("{name} has no backend");
-    };
-    let prefix = backend.prefix(account, product);
-    (backend, prefix)
+    let mut found = Vec::new();
+    for (account, products) in named(json) {
+        for product in products.iter().filter(|p| format!("{account}/{p}") == name) {
+            let spec = doc["accounts"][&account]["products"][product]["backend"].clone();
+            if let Ok(backend) = serde_json::from_value::<BackendSpec>(spec) {
+                found.push((store(&backend), backend.prefix(&account, product)));
+            }
+        }
+    }
+    assert!(
+        !found.is_empty(),
+        "the refusal names {name}, which the JSON does not hold"
+    );
+    found
 }
 
 fn accepted(json: &str, catalogue: &Catalogue) {

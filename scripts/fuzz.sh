@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make fuzz`: runs every cargo-fuzz target of fuzz/ (src/fuzz.rs) for FUZZ_SECONDS each
+# `make fuzz`: runs every cargo-fuzz target of fuzz/ (src/fuzz/) for FUZZ_SECONDS each
 # (default 180), or only FUZZ_TARGETS="jws percent", and prints runs and runs/s per target.
-# Needs the nightly toolchain; installs cargo-fuzz once. New inputs go to fuzz/work/<target>
-# (git-ignored), crashes to fuzz/artifacts/<target>/: copy a crash into
+# Needs the nightly toolchain; installs cargo-fuzz once. Each target starts from its seeds
+# (fuzz/corpus/<target>) and regression inputs (fuzz/regressions/<target>). New inputs go to
+# fuzz/work/<target> (git-ignored), crashes to fuzz/artifacts/<target>/: copy a crash into
 # fuzz/regressions/<target>/ with its fix, and `make test` replays it on stable from then on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,16 +27,24 @@ status=0
 for t in $targets; do
   mkdir -p "work/$t"
   log="work/$t.log"
-  if cargo +nightly fuzz run "$t" "work/$t" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1; then
+  dirs=("work/$t" "corpus/$t")
+  if [ -d "regressions/$t" ]; then dirs+=("regressions/$t"); fi
+  if cargo +nightly fuzz run "$t" "${dirs[@]}" -- -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
   else
     result="FAILED: see fuzz/$log and fuzz/artifacts/$t/"
     status=1
   fi
-  # libFuzzer's last line: "Done 1234567 runs in 180 second(s)".
+  # A full run ends "Done 1234567 runs in 180 second(s)"; one that stopped early (a crash)
+  # has only its final stats and its last status line's "exec/s: N".
   read -r runs took < <(awk '/^Done [0-9]+ runs in [0-9]+ second/ { print $2, $5 }' "$log" | tail -1) || true
-  runs=${runs:-$(awk '/stat::number_of_executed_units:/ { print $2 }' "$log" | tail -1)}
-  took=${took:-$secs}
-  printf '%-16s %12s %10s  %s\n' "$t" "${runs:-?}" "$(( ${runs:-0} / (took > 0 ? took : 1) ))" "$result"
+  if [ -n "${runs:-}" ]; then
+    rate=$(( runs / (took > 0 ? took : 1) ))
+  else
+    runs=$(awk '/stat::number_of_executed_units:/ { print $2 }' "$log" | tail -1)
+    rate=$(awk '{ for (i = 1; i < NF; i++) if ($i == "exec/s:") r = $(i + 1) } END { print r }' "$log")
+  fi
+  printf '%-16s %12s %10s  %s\n' "$t" "${runs:-?}" "${rate:-?}" "$result"
+  unset runs took rate
 done
 exit $status

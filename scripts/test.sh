@@ -35,7 +35,7 @@ step "workflow files (GitHub workflow schema, offline)"
 .venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 step "cargo audit (RustSec advisories, audit.toml)"
 scripts/audit.sh
-step "tooling tests (setup, build, audit, deploy, keys and smoke scripts; workflows; audit.toml; wrangler.toml)"
+step "tooling tests (setup, build, audit, deploy, keys, smoke and fuzz scripts; workflows; audit.toml; wrangler.toml)"
 .venv/bin/python -m pytest tests/tooling -q -p no:cacheprovider
 step "end-to-end suite (workerd via wrangler dev)"
 .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider "$@"

@@ -66,11 +66,14 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// Escapes text for XML character data and attribute values (XML 1.0 §2.4: `&` and `<`
-/// always; `>`, `"` and `'` too, so the text is safe in either place).
+/// always; `>`, `"` and `'` too, so the text is safe in either place). A carriage return is
+/// written as a character reference, as S3 does: a parser turns a literal one into a line
+/// feed (XML 1.0 §2.11), which would change an object key.
 pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            '\r' => out.push_str("&#13;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -128,6 +131,15 @@ mod tests {
             xml_escape("<a href=\"x\">&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn carriage_returns_survive_an_xml_parser() {
+        let text = "a\rb\r\nc";
+        let doc = format!("<k>{}</k>", xml_escape(text));
+        assert_eq!(doc, "<k>a&#13;b&#13;\nc</k>");
+        let parsed = roxmltree::Document::parse(&doc).unwrap();
+        assert_eq!(parsed.root_element().text(), Some(text));
     }
 
     #[test]

@@ -218,12 +218,15 @@ enum Comparison {
     Weak,
 }
 
-/// All field lines of a list-valued header joined with `,` (RFC 9110 §5.3); a line that is not
-/// text spoils the list (it then matches nothing).
+/// All field lines of a list-valued header joined with `,` (RFC 9110 §5.3). A line that is
+/// not UTF-8 becomes a NUL, which no list holds, so it spoils the list (it then matches
+/// nothing); UTF-8 beyond ASCII is `obs-text`, which an opaque-tag may hold (§8.8.3).
 fn joined(headers: &HeaderMap, name: &header::HeaderName) -> Option<String> {
     let mut values = headers.get_all(name).iter().peekable();
     values.peek()?;
-    let parts: Vec<&str> = values.map(|v| v.to_str().unwrap_or("\u{0}")).collect();
+    let parts: Vec<&str> = values
+        .map(|v| std::str::from_utf8(v.as_bytes()).unwrap_or("\u{0}"))
+        .collect();
     Some(parts.join(","))
 }
 
@@ -247,27 +250,17 @@ fn parse_etag(s: &str) -> Option<(bool, &str)> {
 }
 
 /// `*` or a list of entity-tags (`If-Match` / `If-None-Match`, RFC 9110 §13.1.1-2), compared
-/// with `etag`. `*` matches any current representation. A value that is not one of the two
-/// forms (an unquoted tag, `*` inside a list) matches nothing: `If-Match` then fails closed
-/// and `If-None-Match` sends the full response.
+/// with `etag`. `*` matches any current representation, whatever its entity-tag (a backend's
+/// malformed `ETag` included). A value that is not one of the two forms (an unquoted tag, `*`
+/// inside a list) matches nothing: `If-Match` then fails closed and `If-None-Match` sends the
+/// full response.
 fn etag_list_matches(value: &str, etag: &str, comparison: Comparison) -> bool {
-    let Some((ours_weak, ours)) = parse_etag(etag.trim()) else {
-        return false;
-    };
     if value.trim() == "*" {
         return true;
     }
-    let mut tags = Vec::new();
-    for item in value
-        .split(',')
-        .map(|s| s.trim_matches([' ', '\t']))
-        .filter(|s| !s.is_empty())
-    {
-        match parse_etag(item) {
-            Some(tag) => tags.push(tag),
-            None => return false,
-        }
-    }
+    let (Some((ours_weak, ours)), Some(tags)) = (parse_etag(etag.trim()), parse_etag_list(value)) else {
+        return false;
+    };
     tags.into_iter().any(|(weak, opaque)| {
         opaque == ours
             && match comparison {
@@ -275,6 +268,27 @@ fn etag_list_matches(value: &str, etag: &str, comparison: Comparison) -> bool {
                 Comparison::Strong => !weak && !ours_weak,
             }
     })
+}
+
+/// `#entity-tag` (RFC 9110 §5.6.1, empty elements allowed); `None` when malformed. An
+/// opaque-tag may hold commas, so an element ends at the quote that closes it.
+fn parse_etag_list(value: &str) -> Option<Vec<(bool, &str)>> {
+    let mut tags = Vec::new();
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return Some(tags);
+        }
+        let open = rest.find('"')?;
+        let close = open + 1 + rest.get(open + 1..)?.find('"')?;
+        let (item, after) = rest.split_at_checked(close + 1)?;
+        tags.push(parse_etag(item)?);
+        rest = after.trim_start_matches([' ', '\t']);
+        if !(rest.is_empty() || rest.starts_with(',')) {
+            return None;
+        }
+    }
 }
 
 /// Turns a GET response into the matching HEAD response: same status and headers,
@@ -383,6 +397,66 @@ mod tests {
         assert_eq!(if_match(&h("\"abc\""), "W/\"abc\""), Some(false));
         assert_eq!(if_match(&h("*"), "\"abc\""), Some(true));
         assert_eq!(if_match(&headers(&[]), "\"abc\""), None);
+    }
+
+    #[test]
+    fn an_entity_tag_may_hold_commas() {
+        let etag = "\"a,b\"";
+        let h = |name: &'static str, value: &'static str| headers(&[(name, value)]);
+        assert_eq!(if_match(&h("if-match", "\"a,b\""), etag), Some(true));
+        assert_eq!(if_match(&h("if-match", "\"x\", \"a,b\","), etag), Some(true));
+        assert_eq!(if_match(&h("if-match", "\"a\", \"b\""), etag), Some(false));
+        assert_eq!(if_none_match(&h("if-none-match", "W/\"a,b\""), etag), Some(true));
+        // Still a list of entity-tags: anything between them is malformed.
+        assert_eq!(if_match(&h("if-match", "\"a,b\" x"), etag), Some(false));
+        assert_eq!(if_none_match(&h("if-none-match", "\"a,b\" x"), etag), Some(false));
+    }
+
+    #[test]
+    fn a_list_with_tags_beyond_ascii_still_matches() {
+        let etag = "\"abc\"";
+        let line = |name: header::HeaderName, value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_str(value).unwrap());
+            h
+        };
+        assert_eq!(
+            if_match(&line(header::IF_MATCH, "\"caf\u{e9}\", \"abc\""), etag),
+            Some(true)
+        );
+        assert_eq!(
+            if_none_match(&line(header::IF_NONE_MATCH, "W/\"\u{fc}\", \"abc\""), etag),
+            Some(true)
+        );
+        assert_eq!(
+            if_match(&line(header::IF_MATCH, "\"caf\u{e9}\""), "\"caf\u{e9}\""),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn star_matches_whatever_the_current_entity_tag() {
+        // A backend's `ETag: "abc` is kept as sent; the object still exists (§13.1.1-2).
+        for etag in ["\"abc", "", "abc", "\"abc\""] {
+            assert_eq!(if_match(&headers(&[("if-match", "*")]), etag), Some(true), "{etag}");
+            assert_eq!(
+                if_none_match(&headers(&[("if-none-match", "*")]), etag),
+                Some(true),
+                "{etag}"
+            );
+        }
+        for etag in ["\"abc", "", "abc"] {
+            assert_eq!(
+                if_match(&headers(&[("if-match", "\"abc\"")]), etag),
+                Some(false),
+                "{etag}"
+            );
+            assert_eq!(
+                if_none_match(&headers(&[("if-none-match", "\"abc\"")]), etag),
+                Some(false),
+                "{etag}"
+            );
+        }
     }
 
     #[test]

@@ -90,14 +90,14 @@ fn bad_json() -> AccessError {
     }
 }
 
-fn product_response(res: &Response<Vec<u8>>) -> Result<ProductAccess, AccessError> {
+pub(crate) fn product_response(res: &Response<Vec<u8>>) -> Result<ProductAccess, AccessError> {
     if res.status() != StatusCode::OK {
         return Err(status_error(res.status(), AccessError::NoSuchProduct));
     }
     serde_json::from_slice(res.body()).map_err(|_| bad_json())
 }
 
-fn products_response(res: &Response<Vec<u8>>) -> Result<Vec<ProductSummary>, AccessError> {
+pub(crate) fn products_response(res: &Response<Vec<u8>>) -> Result<Vec<ProductSummary>, AccessError> {
     #[derive(Deserialize)]
     struct Entry {
         product: String,

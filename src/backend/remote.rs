@@ -159,7 +159,7 @@ fn url_decoded(value: &str) -> Option<String> {
 }
 
 /// Parses a `ListBucketResult` (ListObjectsV2) document.
-fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
+pub(crate) fn parse_list(body: &[u8]) -> Result<ListPage, StoreError> {
     let bad = || StoreError::Unavailable;
     let text = std::str::from_utf8(body).map_err(|_| bad())?;
     let doc = roxmltree::Document::parse(text).map_err(|_| bad())?;

@@ -34,7 +34,7 @@ pub(crate) enum PrefixError {
 pub(crate) enum StoreId {
     /// The `DATA` binding.
     R2,
-    /// An endpoint (origin, host lower-cased) and bucket.
+    /// An endpoint (origin: scheme, host lower-cased, port) and bucket.
     S3 { endpoint: String, bucket: String },
 }
 
@@ -82,11 +82,24 @@ impl BackendSpec {
         match self {
             BackendSpec::R2 { .. } => StoreId::R2,
             BackendSpec::S3(b) => StoreId::S3 {
-                endpoint: b.endpoint.to_ascii_lowercase(),
+                endpoint: origin(&b.endpoint),
                 bucket: b.bucket.clone(),
             },
         }
     }
+}
+
+/// An endpoint as an origin (RFC 6454 §4): `scheme://host:port`, lower-cased, the port
+/// spelled out even when it is the scheme's default (`https://s3.example` is
+/// `https://s3.example:443`).
+fn origin(endpoint: &str) -> String {
+    let Ok(uri) = endpoint.parse::<http::Uri>() else {
+        return endpoint.to_ascii_lowercase();
+    };
+    let scheme = uri.scheme_str().unwrap_or_default().to_ascii_lowercase();
+    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+    format!("{scheme}://{host}:{port}")
 }
 
 /// An R2 product's own part of the shared bucket. Account and product names hold no `/`
@@ -235,5 +248,15 @@ mod tests {
         assert_eq!(s3("https://S3.example", "b"), s3("https://s3.example/", "b"));
         assert_ne!(s3("https://s3.example", "b"), s3("https://s3.example", "B"));
         assert_ne!(s3("https://s3.example", "b"), StoreId::R2);
+    }
+
+    #[test]
+    fn an_endpoint_is_the_same_store_with_or_without_its_schemes_default_port() {
+        let s3 =
+            |endpoint: &str| spec(serde_json::json!({"type": "s3", "endpoint": endpoint, "bucket": "b"})).store_id();
+        assert_eq!(s3("https://s3.example:443"), s3("https://S3.example"));
+        assert_eq!(s3("http://127.0.0.1:80"), s3("http://127.0.0.1"));
+        assert_ne!(s3("https://s3.example:8443"), s3("https://s3.example"));
+        assert_ne!(s3("http://127.0.0.1:443"), s3("https://127.0.0.1"));
     }
 }

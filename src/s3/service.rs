@@ -39,6 +39,21 @@ pub(crate) struct S3Service<'c> {
     pub(crate) list_key: MacKey,
 }
 
+/// For tests and fuzz targets: the service of a catalogue alone (no upstream API, no session
+/// keys, the fixed public listing-token key).
+#[cfg(any(test, feature = "fuzzing"))]
+impl<'c> S3Service<'c> {
+    pub(crate) fn from_catalogue(catalogue: &'c Catalogue) -> Self {
+        Self {
+            catalogue: Some(catalogue),
+            misconfigured: None,
+            upstream: None,
+            session_keys: None,
+            list_key: crate::s3::list::token::key(None),
+        }
+    }
+}
+
 impl<'c> S3Service<'c> {
     /// Routes and answers an S3 request (the router sends every path that is neither `/` nor
     /// a dot path). `signer` mints the per-caller JWTs for the upstream API (the provider's;
@@ -361,11 +376,8 @@ pub(crate) mod tests {
         /// The service's answer to `req`, with the harness's catalogue and log.
         pub(crate) fn send(&self, store: &MemoryStore, req: Request<Vec<u8>>) -> Response<Body> {
             let service = S3Service {
-                catalogue: Some(&self.catalogue),
                 misconfigured: self.misconfigured,
-                upstream: None,
-                session_keys: None,
-                list_key: crate::s3::list::token::key(None),
+                ..S3Service::from_catalogue(&self.catalogue)
             };
             let (clock, random) = (FixedClock::at_secs(1_800_000_000), CountingRandom::default());
             let io = Io::new(&clock, &random, &NoHttp, &self.log).with_store(store);
@@ -663,11 +675,8 @@ mod policy_tests {
         let catalogue = Catalogue::parse(CATALOGUE, &[idp]).unwrap();
         let keys = keys();
         let service = S3Service {
-            catalogue: Some(&catalogue),
-            misconfigured: None,
-            upstream: None,
             session_keys: Some(&keys),
-            list_key: crate::s3::list::token::key(None),
+            ..S3Service::from_catalogue(&catalogue)
         };
         let (claims, token) = session_with(NOW + 600, policy.map(|p| SessionPolicy::parse(p).unwrap()));
         let req = signed_get(uri, &claims.akid, claims.secret.expose_secret(), &token);
@@ -678,13 +687,7 @@ mod policy_tests {
     fn anonymous_get(uri: &str) -> (StatusCode, String) {
         let idp = crate::identity::Issuer::parse_trusted("https://idp.example").unwrap();
         let catalogue = Catalogue::parse(CATALOGUE, &[idp]).unwrap();
-        let service = S3Service {
-            catalogue: Some(&catalogue),
-            misconfigured: None,
-            upstream: None,
-            session_keys: None,
-            list_key: crate::s3::list::token::key(None),
-        };
+        let service = S3Service::from_catalogue(&catalogue);
         let req = Request::get(uri).body(Vec::new()).unwrap();
         status_and_body(&service, &req)
     }

@@ -75,7 +75,7 @@ struct IssOnly {
 }
 
 #[derive(Deserialize)]
-struct Claims {
+pub(crate) struct Claims {
     iss: Option<Value>,
     sub: Option<Value>,
     aud: Option<Value>,
@@ -155,12 +155,20 @@ pub(crate) async fn verify<H: HttpClient>(
         })?;
     // §3.1.3.7 step 6 / RFC 7515 §5.2: the signature, before any claim is trusted.
     let payload = jws.verify(&key).map_err(jws_error)?;
-    let claims: Claims =
-        serde_json::from_slice(&payload).map_err(|_| StsError::invalid_token("token payload is not a JSON object"))?;
-    check_claims(claims, trusted, clock.now_secs())
+    check_claims(parse_claims(&payload)?, trusted, clock.now_secs())
 }
 
-fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<VerifiedIdentity, StsError> {
+/// The claims of a verified payload: a JSON object (RFC 7519 §7.2 step 10), in UTF-8 as all
+/// JSON is (RFC 8259 §8.1). serde_json skips a member it does not read without checking its
+/// string, so the text is checked first.
+pub(crate) fn parse_claims(payload: &[u8]) -> Result<Claims, StsError> {
+    std::str::from_utf8(payload)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or_else(|| StsError::invalid_token("token payload is not a JSON object"))
+}
+
+pub(crate) fn check_claims(c: Claims, trusted: &TrustedIssuer, now: u64) -> Result<VerifiedIdentity, StsError> {
     let issuer = &trusted.issuer;
     let rejected = |reason: &str| StsError::IdpRejectedClaim {
         reason: reason.to_owned(),
@@ -273,6 +281,24 @@ mod tests {
     fn a_good_token_yields_the_identity() {
         let id = check(json!({})).unwrap();
         assert_eq!((id.subject().as_str(), id.audience().as_str()), ("alice", "client-a"));
+    }
+
+    #[test]
+    fn a_payload_that_is_not_utf8_is_refused_even_in_a_member_nobody_reads() {
+        let good = br#"{"iss": "https://idp.example", "sub": "alice", "aud": "client-a", "jti": "seed"}"#;
+        assert!(parse_claims(good).is_ok());
+        let bad = good
+            .iter()
+            .map(|&b| if b == b'e' { 0xc3 } else { b })
+            .collect::<Vec<u8>>();
+        let jti = br#""jti": "s"#;
+        let mut one_byte = good.to_vec();
+        let at = good.windows(jti.len()).position(|w| w == jti).unwrap() + jti.len();
+        one_byte[at] = 0xc3;
+        for payload in [bad, one_byte] {
+            let err = parse_claims(&payload).err().unwrap();
+            assert_eq!(err.wire().0, "InvalidIdentityToken");
+        }
     }
 
     #[test]
